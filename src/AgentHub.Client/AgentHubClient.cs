@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace AgentHub.Client;
+
+/// <summary>
+/// A small client for the hub's admin API (<c>/api/v1</c>). Every call sends the API key as a bearer token;
+/// an error answer becomes an <see cref="AgentHubException"/> carrying the hub's problem details.
+/// </summary>
+public sealed class AgentHubClient
+{
+    private readonly HttpClient _http;
+
+    /// <summary>Uses <paramref name="http"/> as is; its BaseAddress must be the hub's URL.</summary>
+    public AgentHubClient(HttpClient http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        _http = http;
+    }
+
+    /// <summary>Creates a client for the hub at <paramref name="hubUrl"/> that authenticates with <paramref name="apiKey"/>.</summary>
+    public static AgentHubClient Create(Uri hubUrl, string apiKey, HttpMessageHandler? handler = null)
+    {
+        var http = handler is null ? new HttpClient() : new HttpClient(handler);
+        http.BaseAddress = hubUrl;
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return new AgentHubClient(http);
+    }
+
+    /// <summary>GET /api/v1/me.</summary>
+    public Task<WhoAmI> WhoAmIAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/me", null, ClientJsonContext.Default.WhoAmI, ct);
+
+    /// <summary>POST /api/v1/keys (admin).</summary>
+    public Task<CreatedKey> CreateKeyAsync(CreateKeyRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/keys", JsonContent.Create(request, ClientJsonContext.Default.CreateKeyRequest),
+            ClientJsonContext.Default.CreatedKey, ct);
+
+    /// <summary>GET /api/v1/keys; admins see every key, others their own.</summary>
+    public Task<Page<ApiKeyInfo>> ListKeysAsync(string? principal = null, string? after = null, int? limit = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/keys" + Query(("principal", principal), ("after", after), ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            null, ClientJsonContext.Default.PageApiKeyInfo, ct);
+
+    /// <summary>GET /api/v1/keys/{id}.</summary>
+    public Task<ApiKeyInfo> GetKeyAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/keys/" + Uri.EscapeDataString(id), null, ClientJsonContext.Default.ApiKeyInfo, ct);
+
+    /// <summary>DELETE /api/v1/keys/{id}: revokes the key (idempotent).</summary>
+    public Task RevokeKeyAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Delete, "api/v1/keys/" + Uri.EscapeDataString(id), null, null, ct);
+
+    /// <summary>GET /api/v1/principals (admin).</summary>
+    public Task<Page<PrincipalInfo>> ListPrincipalsAsync(string? after = null, int? limit = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/principals" + Query(("after", after), ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            null, ClientJsonContext.Default.PagePrincipalInfo, ct);
+
+    /// <summary>GET /api/v1/principals/{id} (admin).</summary>
+    public Task<PrincipalInfo> GetPrincipalAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/principals/" + Uri.EscapeDataString(id), null, ClientJsonContext.Default.PrincipalInfo, ct);
+
+    /// <summary>GET /api/v1/signing-keys (admin).</summary>
+    public Task<IReadOnlyList<SigningKeyInfo>> ListSigningKeysAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/signing-keys", null, ClientJsonContext.Default.IReadOnlyListSigningKeyInfo, ct);
+
+    /// <summary>POST /api/v1/signing-keys/rotate (admin): a new active key; the old one stays published.</summary>
+    public Task<SigningKeyInfo> RotateSigningKeyAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/signing-keys/rotate", null, ClientJsonContext.Default.SigningKeyInfo, ct);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T>? type, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            Problem? problem = null;
+            if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
+            {
+                try
+                {
+                    problem = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.Problem, ct).ConfigureAwait(false);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    // Not a problem document after all; the status code still says what happened.
+                }
+            }
+
+            throw new AgentHubException(response.StatusCode, problem);
+        }
+
+        if (type is null || response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return default!;
+        }
+
+        return await response.Content.ReadFromJsonAsync(type, ct).ConfigureAwait(false)
+            ?? throw new AgentHubException("The hub sent an empty answer.");
+    }
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var parts = parameters.Where(p => !string.IsNullOrEmpty(p.Value))
+            .Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+    }
+}

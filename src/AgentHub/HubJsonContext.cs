@@ -1,0 +1,29 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentHub.Identity;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AgentHub;
+
+/// <summary>
+/// Source-generated JSON for every type the hub reads or writes. Unknown properties in a request are an error
+/// (no mass assignment); nulls are omitted from responses.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(AgentHub.Web.UtcTimeConverter)])]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(KeyResponse))]
+[JsonSerializable(typeof(PageResponse<KeyResponse>))]
+[JsonSerializable(typeof(PageResponse<PrincipalResponse>))]
+[JsonSerializable(typeof(PrincipalResponse))]
+[JsonSerializable(typeof(WhoAmIResponse))]
+[JsonSerializable(typeof(SigningKeyResponse))]
+[JsonSerializable(typeof(IReadOnlyList<SigningKeyResponse>))]
+[JsonSerializable(typeof(Jwk))]
+[JsonSerializable(typeof(JwkSet))]
+[JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(HttpValidationProblemDetails))]
+internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -1,0 +1,90 @@
+namespace AgentHub.Storage;
+
+internal sealed record Migration(int Version, string Name, string Sqlite, string Postgres)
+{
+    public string SqlFor(DatabaseProvider provider) => provider == DatabaseProvider.Sqlite ? Sqlite : Postgres;
+}
+
+/// <summary>
+/// The schema, in order. A migration is never edited once released: a change is a new entry.
+/// Times are Unix milliseconds (BIGINT) on both engines, so the stores share their SQL.
+/// </summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<Migration> All =
+    [
+        new(1, "identity and signing keys",
+            Sqlite: """
+                CREATE TABLE hub_settings (
+                    name TEXT PRIMARY KEY,
+                    value BLOB NOT NULL,
+                    updated_at BIGINT NOT NULL
+                );
+                CREATE TABLE principals (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NULL
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    principal_id TEXT NOT NULL REFERENCES principals(id),
+                    role TEXT NOT NULL,
+                    name TEXT NULL,
+                    secret_hash BLOB NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    expires_at BIGINT NULL,
+                    revoked_at BIGINT NULL,
+                    revoked_by TEXT NULL,
+                    last_used_at BIGINT NULL
+                );
+                CREATE INDEX ix_api_keys_principal ON api_keys(principal_id);
+                CREATE TABLE signing_keys (
+                    kid TEXT PRIMARY KEY,
+                    algorithm TEXT NOT NULL,
+                    public_jwk TEXT NOT NULL,
+                    private_key BLOB NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    retired_at BIGINT NULL
+                );
+                """,
+            Postgres: """
+                CREATE TABLE hub_settings (
+                    name TEXT PRIMARY KEY,
+                    value BYTEA NOT NULL,
+                    updated_at BIGINT NOT NULL
+                );
+                CREATE TABLE principals (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NULL
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    principal_id TEXT NOT NULL REFERENCES principals(id),
+                    role TEXT NOT NULL,
+                    name TEXT NULL,
+                    secret_hash BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    expires_at BIGINT NULL,
+                    revoked_at BIGINT NULL,
+                    revoked_by TEXT NULL,
+                    last_used_at BIGINT NULL
+                );
+                CREATE INDEX ix_api_keys_principal ON api_keys(principal_id);
+                CREATE TABLE signing_keys (
+                    kid TEXT PRIMARY KEY,
+                    algorithm TEXT NOT NULL,
+                    public_jwk TEXT NOT NULL,
+                    private_key BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    retired_at BIGINT NULL
+                );
+                """),
+    ];
+
+    public static int Latest => All[^1].Version;
+}

@@ -1,0 +1,57 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace AgentHub.Storage;
+
+/// <summary>
+/// A <see cref="DbDataSource"/> for SQLite, so stores see one abstraction for both engines.
+/// Every connection runs with <c>synchronous=FULL</c> (an acknowledged write survives power loss), foreign keys on,
+/// and a busy timeout so concurrent writers wait for the lock instead of failing.
+/// </summary>
+internal sealed class SqliteDataSource : DbDataSource
+{
+    private readonly string _connectionString;
+
+    public SqliteDataSource(string path)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            ForeignKeys = true,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public override string ConnectionString => _connectionString;
+
+    protected override DbConnection CreateDbConnection() => new SqliteConnection(_connectionString);
+
+    protected override DbConnection OpenDbConnection()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Configure(connection);
+        return connection;
+    }
+
+    protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        Configure(connection);
+        return connection;
+    }
+
+    private static void Configure(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+        command.ExecuteNonQuery();
+    }
+}

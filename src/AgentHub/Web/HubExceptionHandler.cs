@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AgentHub.Web;
+
+/// <summary>
+/// The last word on errors. A caller's mistake (bad JSON, unknown property, body too large) is a 4xx that says what is
+/// wrong; anything else is a 500 that says nothing internal, only a trace id to find the log entry.
+/// </summary>
+internal sealed partial class HubExceptionHandler(IProblemDetailsService problems, ILogger<HubExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException { InnerException: JsonException json } => (400, "Invalid JSON body", Describe(json)),
+            BadHttpRequestException { StatusCode: 413 } => (413, "Request body too large", "The request body exceeds the configured limit."),
+            BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            JsonException json => (400, "Invalid JSON body", Describe(json)),
+            OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
+            _ => (500, "Internal error", "The hub could not complete the request. The trace id identifies it in the hub's log."),
+        };
+
+        if (status >= 500)
+        {
+            LogUnhandled(exception, context.TraceIdentifier);
+        }
+
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    // System.Text.Json messages name internal .NET types; keep only the JSON path and the kind of problem.
+    private static string Describe(JsonException json)
+    {
+        var path = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
+        var message = json.Message;
+        if (message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            return $"Unknown property at '{path}'.";
+        }
+
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return $"The value at '{path}' has the wrong type or format.";
+        }
+
+        if (message.Contains("missing required properties", StringComparison.Ordinal))
+        {
+            return "The body lacks required properties.";
+        }
+
+        return $"The body is not valid JSON (at '{path}', line {json.LineNumber + 1}).";
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Unhandled error in request {TraceId}")]
+    private partial void LogUnhandled(Exception exception, string traceId);
+}
