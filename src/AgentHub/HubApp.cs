@@ -30,6 +30,12 @@ internal static partial class HubApp
         }
 
         builder.Configuration.AddEnvironmentVariables("AGENTHUB_");
+        // With the prefix stripped, AGENTHUB_MASTER_KEY would read as "MASTER_KEY"; it is documented under that name.
+        if (Environment.GetEnvironmentVariable("AGENTHUB_MASTER_KEY") is { Length: > 0 } masterKey)
+        {
+            builder.Configuration.AddInMemoryCollection([new("MasterKey", masterKey)]);
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.AddHubLogging(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout =

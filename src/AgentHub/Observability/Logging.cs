@@ -32,6 +32,10 @@ internal static class HubLogging
             throw new StartupException($"Logging:Format must be 'plain' or 'json', not '{format}'.");
         }
 
+        // ASP.NET Core's request-start lines carry the full URL with its query string, where a caller may have put
+        // a credential by mistake (the hub refuses such requests, but the line would already be written). Whatever
+        // the configured levels, those lines stay off.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         return logging;
     }
 }
