@@ -68,27 +68,58 @@ public sealed class AgentHubClient
     public Task<SigningKeyInfo> RotateSigningKeyAsync(CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "api/v1/signing-keys/rotate", null, ClientJsonContext.Default.SigningKeyInfo, ct);
 
+    /// <summary>GET /api/v1/audit/export streamed to <paramref name="path"/> (auditor or admin); returns the number of lines.</summary>
+    public async Task<long> ExportAuditAsync(string path, CancellationToken ct = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/audit/export");
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, ct).ConfigureAwait(false);
+        var temp = path + ".partial";
+        long lines = 0;
+        await using (var source = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false))
+        await using (var target = File.Create(temp))
+        {
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                lines += buffer.AsSpan(0, read).Count((byte)'\n');
+                await target.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+            }
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return lines;
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        Problem? problem = null;
+        if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
+        {
+            try
+            {
+                problem = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.Problem, ct).ConfigureAwait(false);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // Not a problem document after all; the status code still says what happened.
+            }
+        }
+
+        throw new AgentHubException(response.StatusCode, problem);
+    }
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T>? type, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            Problem? problem = null;
-            if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
-            {
-                try
-                {
-                    problem = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.Problem, ct).ConfigureAwait(false);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    // Not a problem document after all; the status code still says what happened.
-                }
-            }
-
-            throw new AgentHubException(response.StatusCode, problem);
-        }
+        await EnsureSuccessAsync(response, ct).ConfigureAwait(false);
 
         if (type is null || response.StatusCode == HttpStatusCode.NoContent)
         {

@@ -1,3 +1,4 @@
+using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Storage;
@@ -44,7 +45,9 @@ internal static partial class HubApp
 
         builder.Services.AddStorage();
         builder.Services.AddVault();
+        builder.Services.AddSingleton<HubMetrics>();
         builder.Services.AddIdentity();
+        builder.Services.AddAudit();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
         configure?.Invoke(builder);
@@ -55,6 +58,7 @@ internal static partial class HubApp
         app.MapSigningKeys();
         app.MapKeys();
         app.MapPrincipals();
+        app.MapAudit();
         return app;
     }
 

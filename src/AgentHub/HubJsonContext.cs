@@ -24,6 +24,11 @@ namespace AgentHub;
 [JsonSerializable(typeof(IReadOnlyList<SigningKeyResponse>))]
 [JsonSerializable(typeof(Jwk))]
 [JsonSerializable(typeof(JwkSet))]
+[JsonSerializable(typeof(AgentHub.Audit.AuditPage))]
+[JsonSerializable(typeof(AgentHub.Audit.CheckpointResponse))]
+[JsonSerializable(typeof(AgentHub.Audit.InclusionProofResponse))]
+[JsonSerializable(typeof(AgentHub.Audit.ConsistencyProofResponse))]
+[JsonSerializable(typeof(AgentHub.Audit.ExportLineDto))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -28,6 +28,7 @@ internal static class HubCli
         root.Subcommands.Add(KeysCommands.Keys());
         root.Subcommands.Add(KeysCommands.Principals());
         root.Subcommands.Add(KeysCommands.WhoAmI());
+        root.Subcommands.Add(AuditCommands.Audit());
         return root;
     }
 

@@ -1,5 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using AgentHub.Audit;
+using AgentHub.Observability;
+using AgentHub.Vault;
 using AgentHub.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -16,6 +19,9 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     IApiKeyStore keys,
+    AuditLog audit,
+    SecretBox secrets,
+    HubMetrics metrics,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -33,35 +39,36 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return Fail("unsupported_scheme", "Use 'Authorization: Bearer <API key>'.");
+            return await FailAsync("unsupported_scheme", "Use 'Authorization: Bearer <API key>'.", null, header);
         }
 
         var token = header["Bearer ".Length..].Trim();
         if (!ApiKeyFormat.TryParse(token, out var keyId, out var secret))
         {
-            return Fail("malformed", "The API key is malformed.");
+            return await FailAsync("malformed", "The API key is malformed.", null, token);
         }
 
         var found = await keys.FindForAuthenticationAsync(keyId, Context.RequestAborted);
         if (found is not { } entry || !ApiKeyFormat.Matches(secret, entry.SecretHash))
         {
-            LogRejected(keyId, "invalid");
-            return Fail("invalid", "The API key is not valid.");
+            return await FailAsync("invalid", "The API key is not valid.", keyId, token);
         }
 
         var key = entry.Key;
         var now = time.GetUtcNow();
         if (key.RevokedAt is not null)
         {
-            LogRejected(keyId, "revoked");
-            return Fail("revoked", "The API key has been revoked.");
+            return await FailAsync("revoked", "The API key has been revoked.", keyId, null);
         }
 
         if (key.ExpiresAt is { } expires && expires <= now)
         {
-            LogRejected(keyId, "expired");
-            return Fail("expired", "The API key has expired.");
+            return await FailAsync("expired", "The API key has expired.", keyId, null);
         }
+
+        // Fail closed: no durable record of this authentication, no request.
+        await audit.AppendAsync(new AuditEvent(AuditTypes.AuthSuccess, key.PrincipalId, key.Id, AuditOutcome.Success,
+            new Dictionary<string, string> { ["method"] = Request.Method, ["path"] = Request.Path.Value ?? "/", ["address"] = Address() }));
 
         if (key.LastUsedAt is null || now - key.LastUsedAt > TouchInterval)
         {
@@ -78,11 +85,23 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    private AuthenticateResult Fail(string reason, string message)
+    private async Task<AuthenticateResult> FailAsync(string reason, string message, string? keyId, string? presented)
     {
+        LogRejected(keyId ?? "-", reason);
+        metrics.AuthFailure(reason);
+        var details = new Dictionary<string, string> { ["reason"] = reason, ["method"] = Request.Method, ["path"] = Request.Path.Value ?? "/", ["address"] = Address() };
+        if (presented is not null)
+        {
+            // Searchable (the same bad credential gives the same value) without storing it.
+            details["credential_hmac"] = secrets.Fingerprint("audit/credential", presented);
+        }
+
+        await audit.AppendAsync(new AuditEvent(AuditTypes.AuthFailure, "anonymous", keyId, AuditOutcome.Failure, details));
         Context.Items[typeof(AuthFailure)] = new AuthFailure(reason, message);
         return AuthenticateResult.Fail(message);
     }
+
+    private string Address() => Context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {

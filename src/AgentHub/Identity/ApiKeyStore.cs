@@ -1,3 +1,4 @@
+using AgentHub.Audit;
 using AgentHub.Storage;
 using Dapper;
 
@@ -82,6 +83,14 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
             key.CreatedBy,
             ExpiresAt = key.ExpiresAt is { } e ? UnixTime.Ms(e) : (long?)null,
         }, transaction, cancellationToken: ct));
+        var details = new Dictionary<string, string> { ["principal"] = key.PrincipalId, ["role"] = key.Role };
+        if (key.ExpiresAt is { } expires)
+        {
+            details["expires_at"] = AuditRecord.FormatTime(expires);
+        }
+
+        await AuditLog.WriteAsync(connection, transaction, database.Provider,
+            [new AuditEvent(AuditTypes.KeyCreate, key.CreatedBy, key.Id, AuditOutcome.Success, details)], key.CreatedAt, ct);
         await transaction.CommitAsync(ct);
     }
 
@@ -132,15 +141,21 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
                 return RevokeOutcome.AlreadyRevoked;
             }
 
+            var details = new Dictionary<string, string> { ["principal"] = key.PrincipalId, ["role"] = key.Role };
             if (key.Role == Roles.Admin && key.IsActiveAt(at) &&
                 await CountActiveAdminKeysAsync(connection, transaction, at, ct) <= 1)
             {
+                details["reason"] = "last active admin key";
+                await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                    [new AuditEvent(AuditTypes.KeyRevoke, revokedBy, id, AuditOutcome.Denied, details)], at, ct);
                 return RevokeOutcome.LastAdminKey;
             }
 
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE api_keys SET revoked_at = @at, revoked_by = @revokedBy WHERE id = @id",
                 new { id, at = UnixTime.Ms(at), revokedBy }, transaction, cancellationToken: ct));
+            await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                [new AuditEvent(AuditTypes.KeyRevoke, revokedBy, id, AuditOutcome.Success, details)], at, ct);
             return RevokeOutcome.Revoked;
         }, ct);
 

@@ -1,3 +1,4 @@
+using AgentHub.Audit;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using Dapper;
@@ -25,6 +26,9 @@ internal sealed partial class Bootstrap(HubDatabase database, SecretBox box, Sig
             if (!await SigningKeyStore.AnyAsync(connection, transaction, ct))
             {
                 var key = await signingKeys.AddAsync(connection, transaction, now, ct);
+                await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                    [new AuditEvent(AuditTypes.SigningKeyCreate, "system", key.Kid, AuditOutcome.Success,
+                        new Dictionary<string, string> { ["algorithm"] = SigningKeyStore.Algorithm })], now, ct);
                 LogSigningKeyCreated(key.Kid);
             }
 
@@ -43,6 +47,10 @@ internal sealed partial class Bootstrap(HubDatabase database, SecretBox box, Sig
                 INSERT INTO api_keys (id, principal_id, role, name, secret_hash, created_at, created_by)
                 VALUES (@keyId, @AdminPrincipal, 'admin', 'bootstrap', @hash, @now, 'bootstrap')
                 """, new { keyId, AdminPrincipal, hash, now = UnixTime.Ms(now) }, transaction, cancellationToken: ct));
+
+            await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                [new AuditEvent(AuditTypes.KeyCreate, "bootstrap", keyId, AuditOutcome.Success,
+                    new Dictionary<string, string> { ["principal"] = AdminPrincipal, ["role"] = Roles.Admin })], now, ct);
 
             // Written before the commit: if the commit fails, the next start bootstraps again and overwrites it.
             var path = Path.Combine(dataDir, KeyFileName);

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
+using AgentHub.Audit;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using Dapper;
@@ -44,14 +45,20 @@ internal sealed class SigningKeyStore(HubDatabase database, SecretBox box, TimeP
     }
 
     /// <summary>Retires the active key and adds a new active one, atomically across instances.</summary>
-    public Task<SigningKeyInfo> RotateAsync(CancellationToken ct) =>
+    public Task<SigningKeyInfo> RotateAsync(CancellationToken ct, string actor = "system") =>
         database.ExclusiveAsync(async (connection, transaction) =>
         {
             var now = time.GetUtcNow();
+            var retired = (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT kid FROM signing_keys WHERE retired_at IS NULL", transaction: transaction, cancellationToken: ct))).ToList();
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE signing_keys SET retired_at = @now WHERE retired_at IS NULL",
                 new { now = UnixTime.Ms(now) }, transaction, cancellationToken: ct));
-            return await AddAsync(connection, transaction, now, ct);
+            var key = await AddAsync(connection, transaction, now, ct);
+            await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                [new AuditEvent(AuditTypes.SigningKeyRotate, actor, key.Kid, AuditOutcome.Success,
+                    new Dictionary<string, string> { ["retired"] = string.Join(',', retired), ["algorithm"] = Algorithm })], now, ct);
+            return key;
         }, ct);
 
     /// <summary>Adds a new active key within the caller's transaction (first start, rotation).</summary>

@@ -26,9 +26,9 @@ internal static class SigningKeysApi
     internal static async Task<Ok<IReadOnlyList<SigningKeyResponse>>> List(SigningKeyStore store, CancellationToken ct) =>
         TypedResults.Ok<IReadOnlyList<SigningKeyResponse>>((await store.ListAsync(ct)).Select(ToResponse).ToList());
 
-    internal static async Task<Created<SigningKeyResponse>> Rotate(SigningKeyStore store, CancellationToken ct)
+    internal static async Task<Created<SigningKeyResponse>> Rotate(SigningKeyStore store, System.Security.Claims.ClaimsPrincipal user, CancellationToken ct)
     {
-        var key = await store.RotateAsync(ct);
+        var key = await store.RotateAsync(ct, user.PrincipalId());
         return TypedResults.Created($"/api/v1/signing-keys", ToResponse(key));
     }
 

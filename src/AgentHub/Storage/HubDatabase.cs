@@ -10,8 +10,11 @@ namespace AgentHub.Storage;
 /// </summary>
 internal sealed class HubDatabase : IAsyncDisposable
 {
-    // Arbitrary constant shared by every instance: the advisory lock that serialises migrations and bootstrap.
-    private const long PostgresLockKey = 0x4167_656E_7448_7562; // "AgentHub"
+    /// <summary>Advisory lock key (PostgreSQL) for migrations, bootstrap and identity invariants.</summary>
+    public const long SchemaLock = 0x4167_656E_7448_7562; // "AgentHub"
+
+    /// <summary>Advisory lock key for appending to the audit log, so its sequence and chain stay linear across instances.</summary>
+    public const long AuditLock = 0x4167_656E_7441_7564; // "AgentAud"
 
     public HubDatabase(DbDataSource dataSource, DatabaseProvider provider, string description)
     {
@@ -34,7 +37,7 @@ internal sealed class HubDatabase : IAsyncDisposable
     /// SQLite takes the write lock at BEGIN (IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
     /// Used for migrations, first-start bootstrap and check-then-write invariants.
     /// </summary>
-    public async Task<T> ExclusiveAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    public async Task<T> ExclusiveAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, long lockKey = SchemaLock)
     {
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -45,7 +48,7 @@ internal sealed class HubDatabase : IAsyncDisposable
             command.CommandText = "SELECT pg_advisory_xact_lock(@key)";
             var parameter = command.CreateParameter();
             parameter.ParameterName = "key";
-            parameter.Value = PostgresLockKey;
+            parameter.Value = lockKey;
             command.Parameters.Add(parameter);
             await command.ExecuteNonQueryAsync(ct);
         }

@@ -84,6 +84,57 @@ internal static class Migrations
                     retired_at BIGINT NULL
                 );
                 """),
+        new(2, "audit log",
+            Sqlite: """
+                CREATE TABLE audit_records (
+                    seq BIGINT PRIMARY KEY,
+                    time BIGINT NOT NULL,
+                    type TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    target TEXT NULL,
+                    outcome TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    leaf_hash BLOB NOT NULL,
+                    chain_hash BLOB NOT NULL
+                );
+                CREATE INDEX ix_audit_type ON audit_records(type, seq);
+                CREATE INDEX ix_audit_actor ON audit_records(actor, seq);
+                CREATE INDEX ix_audit_target ON audit_records(target, seq);
+                CREATE INDEX ix_audit_time ON audit_records(time);
+                CREATE TABLE audit_checkpoints (
+                    size BIGINT PRIMARY KEY,
+                    root BLOB NOT NULL,
+                    time BIGINT NOT NULL,
+                    kid TEXT NOT NULL,
+                    jws TEXT NOT NULL,
+                    frontier BLOB NOT NULL
+                );
+                """,
+            Postgres: """
+                CREATE TABLE audit_records (
+                    seq BIGINT PRIMARY KEY,
+                    time BIGINT NOT NULL,
+                    type TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    target TEXT NULL,
+                    outcome TEXT NOT NULL,
+                    record TEXT NOT NULL,
+                    leaf_hash BYTEA NOT NULL,
+                    chain_hash BYTEA NOT NULL
+                );
+                CREATE INDEX ix_audit_type ON audit_records(type, seq);
+                CREATE INDEX ix_audit_actor ON audit_records(actor, seq);
+                CREATE INDEX ix_audit_target ON audit_records(target, seq);
+                CREATE INDEX ix_audit_time ON audit_records(time);
+                CREATE TABLE audit_checkpoints (
+                    size BIGINT PRIMARY KEY,
+                    root BYTEA NOT NULL,
+                    time BIGINT NOT NULL,
+                    kid TEXT NOT NULL,
+                    jws TEXT NOT NULL,
+                    frontier BYTEA NOT NULL
+                );
+                """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -30,6 +30,23 @@ internal sealed class SecretBox(MasterKey masterKey)
         return output;
     }
 
+    /// <summary>
+    /// HMAC-SHA256 under a key derived from the master key for <paramref name="purpose"/>: lets a secret-derived value
+    /// be recorded and searched (the audit log's credential fingerprints) without storing the secret.
+    /// </summary>
+    public string Fingerprint(string purpose, string value)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey.Bytes.ToArray(), 32, info: Encoding.UTF8.GetBytes("agenthub/" + purpose));
+        try
+        {
+            return Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(value)));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
     public byte[] Open(ReadOnlySpan<byte> sealedData, string recordName)
     {
         if (sealedData.Length < HeaderSize + NonceSize + TagSize || sealedData[0] != FormatVersion)

@@ -18,6 +18,7 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             BadHttpRequestException { StatusCode: 413 } => (413, "Request body too large", "The request body exceeds the configured limit."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
             JsonException json => (400, "Invalid JSON body", Describe(json)),
+            Audit.AuditUnavailableException => (503, "Audit unavailable", "The audit log could not record this request, so it was not carried out. Retry later."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
             _ => (500, "Internal error", "The hub could not complete the request. The trace id identifies it in the hub's log."),
         };

@@ -44,7 +44,7 @@ internal sealed class RateLimits : IDisposable
 
 internal sealed class RateLimitMiddleware(RequestDelegate next, RateLimits limits, bool byPrincipal)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public async Task InvokeAsync(HttpContext context, Observability.HubMetrics metrics)
     {
         string? key;
         PartitionedRateLimiter<string> limiter;
@@ -69,6 +69,7 @@ internal sealed class RateLimitMiddleware(RequestDelegate next, RateLimits limit
         if (!lease.IsAcquired)
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
+            metrics.RateLimited(byPrincipal ? "principal" : "address");
             context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
             await Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too many requests",
                 byPrincipal ? "This principal exceeded its request rate." : "This client address exceeded its request rate.");

@@ -1,0 +1,190 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using AgentHub.Observability;
+using AgentHub.Storage;
+using Dapper;
+using Microsoft.Extensions.Options;
+
+namespace AgentHub.Audit;
+
+/// <summary>The audit log could not write a record; the request that needed it must fail (fail closed).</summary>
+internal sealed class AuditUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Appends records with group commit: concurrent callers' records are committed together in one transaction, and each
+/// caller returns only once its record is durable. Sequence numbers and the hash chain are assigned inside the
+/// database-wide audit lock, so several instances on one PostgreSQL database still write one linear chain.
+/// </summary>
+internal sealed partial class AuditLog : IAsyncDisposable
+{
+    private readonly HubDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly HubMetrics _metrics;
+    private readonly ILogger<AuditLog> _logger;
+    private readonly AuditOptions _options;
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(65_536)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly Lock _startLock = new();
+    private Task? _loop;
+
+    public AuditLog(HubDatabase database, TimeProvider time, HubMetrics metrics, IOptions<AuditOptions> options, ILogger<AuditLog> logger)
+    {
+        _database = database;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _options = options.Value;
+    }
+
+    /// <summary>Raised after a batch commits with the new log size; the checkpointer listens.</summary>
+    public event Action<long>? Committed;
+
+    /// <summary>Appends one record and returns once it is durable; throws <see cref="AuditUnavailableException"/> otherwise.</summary>
+    public async Task AppendAsync(AuditEvent auditEvent)
+    {
+        EnsureStarted();
+        var pending = new Pending(auditEvent);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(pending);
+            }
+            catch (ChannelClosedException e)
+            {
+                throw new AuditUnavailableException("The audit log is shut down.", e);
+            }
+        }
+
+        await pending.Completion.Task;
+    }
+
+    private void EnsureStarted()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        lock (_startLock)
+        {
+            _loop ??= Task.Run(RunAsync);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Pending>(_options.MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                var size = await WriteBatchAsync(batch, CancellationToken.None);
+                _metrics.AuditAppended(batch.Count, Stopwatch.GetElapsedTime(started));
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetResult();
+                }
+
+                Committed?.Invoke(size);
+            }
+            catch (Exception e) when (e is DbException or IOException or InvalidOperationException or TimeoutException)
+            {
+                _metrics.AuditWriteFailed();
+                LogWriteFailed(e, batch.Count);
+                var failure = new AuditUnavailableException("The audit record could not be written.", e);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(failure);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private Task<long> WriteBatchAsync(List<Pending> batch, CancellationToken ct) =>
+        _database.ExclusiveAsync((connection, transaction) =>
+            WriteAsync(connection, transaction, _database.Provider, batch.Select(p => p.Event).ToList(), _time.GetUtcNow(), ct),
+            ct, HubDatabase.AuditLock);
+
+    /// <summary>
+    /// Writes records inside the caller's transaction, so a change and its audit record commit together or not at all.
+    /// On PostgreSQL it takes the audit advisory lock (held to commit); SQLite's write transaction already serialises.
+    /// Returns the new log size.
+    /// </summary>
+    public static async Task<long> WriteAsync(DbConnection connection, DbTransaction transaction, DatabaseProvider provider,
+        IReadOnlyList<AuditEvent> events, DateTimeOffset now, CancellationToken ct)
+    {
+        if (provider == DatabaseProvider.Postgres)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@key)",
+                new { key = HubDatabase.AuditLock }, transaction, cancellationToken: ct));
+        }
+
+        var last = await connection.QueryFirstOrDefaultAsync<(long Seq, byte[] Hash)?>(new CommandDefinition(
+            "SELECT seq, chain_hash FROM audit_records ORDER BY seq DESC LIMIT 1", transaction: transaction, cancellationToken: ct));
+        var seq = last?.Seq ?? 0;
+        var previous = last?.Hash ?? new byte[32];
+        var rows = new List<object>(events.Count);
+        foreach (var e in events)
+        {
+            var record = new AuditRecord(++seq, now, e.Type, e.Actor, e.Target, e.Outcome, e.Details ?? new Dictionary<string, string>());
+            var canonical = record.Canonical();
+            var chain = ChainHash(previous, canonical);
+            rows.Add(new
+            {
+                Seq = seq,
+                Time = UnixTime.Ms(now),
+                e.Type,
+                e.Actor,
+                e.Target,
+                e.Outcome,
+                Record = System.Text.Encoding.UTF8.GetString(canonical),
+                LeafHash = Merkle.LeafHash(canonical),
+                ChainHash = chain,
+            });
+            previous = chain;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO audit_records (seq, time, type, actor, target, outcome, record, leaf_hash, chain_hash)
+            VALUES (@Seq, @Time, @Type, @Actor, @Target, @Outcome, @Record, @LeafHash, @ChainHash)
+            """, rows, transaction, cancellationToken: ct));
+        return seq;
+    }
+
+    /// <summary>chain = SHA-256(previous chain hash ‖ canonical record); the first record's previous hash is 32 zero bytes.</summary>
+    public static byte[] ChainHash(byte[] previous, byte[] canonical) => SHA256.HashData([.. previous, .. canonical]);
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Audit batch of {Count} records could not be written; the requests fail")]
+    private partial void LogWriteFailed(Exception exception, int count);
+
+    private sealed class Pending(AuditEvent auditEvent)
+    {
+        public AuditEvent Event { get; } = auditEvent;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,12 @@
+namespace AgentHub.Audit;
+
+/// <summary>Record types; a fixed vocabulary so queries and alerts can rely on it.</summary>
+internal static class AuditTypes
+{
+    public const string AuthSuccess = "auth.success";
+    public const string AuthFailure = "auth.failure";
+    public const string KeyCreate = "key.create";
+    public const string KeyRevoke = "key.revoke";
+    public const string SigningKeyCreate = "signing_key.create";
+    public const string SigningKeyRotate = "signing_key.rotate";
+}
