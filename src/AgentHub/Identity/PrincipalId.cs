@@ -28,6 +28,6 @@ internal static partial class PrincipalId
         return true;
     }
 
-    [GeneratedRegex("^(?<kind>user|agent):[a-z0-9][a-z0-9._-]{0,62}$", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
+    [GeneratedRegex(@"^(?<kind>user|agent):[a-z0-9][a-z0-9._-]{0,62}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex Pattern();
 }

@@ -68,7 +68,8 @@ internal sealed class HubDatabase : IAsyncDisposable
     {
         if (string.IsNullOrWhiteSpace(database))
         {
-            var path = Path.GetFullPath(Path.Combine(dataDir, "agenthub.db"));
+            // Only SQLite needs the data directory; with PostgreSQL, 'migrate' runs on a read-only file system too.
+            var path = Path.GetFullPath(Path.Combine(DataDirectory.Ensure(dataDir), "agenthub.db"));
             DataDirectory.CreatePrivateFile(path); // SQLite gives its -wal and -shm files the same mode
             return new HubDatabase(new SqliteDataSource(path), DatabaseProvider.Sqlite, $"SQLite {path}");
         }

@@ -37,9 +37,47 @@ internal static class PostgresUrl
         foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var kv = pair.Split('=', 2);
-            var key = Uri.UnescapeDataString(kv[0]);
-            builder[key.Equals("sslmode", StringComparison.OrdinalIgnoreCase) ? "SSL Mode" : key] =
-                kv.Length == 2 ? Uri.UnescapeDataString(kv[1]) : "";
+            var name = Uri.UnescapeDataString(kv[0]);
+            var setting = kv.Length == 2 ? Uri.UnescapeDataString(kv[1]) : "";
+            switch (name.ToLowerInvariant())
+            {
+                case "sslmode":
+                    builder.SslMode = setting.ToLowerInvariant() switch
+                    {
+                        "disable" => SslMode.Disable,
+                        "allow" => SslMode.Allow,
+                        "prefer" => SslMode.Prefer,
+                        "require" => SslMode.Require,
+                        "verify-ca" => SslMode.VerifyCA,
+                        "verify-full" => SslMode.VerifyFull,
+                        _ => throw new FormatException($"The database URL's sslmode '{setting}' is not one of disable, allow, prefer, require, verify-ca, verify-full."),
+                    };
+                    break;
+                case "application_name":
+                    builder.ApplicationName = setting;
+                    break;
+                case "connect_timeout":
+                    builder.Timeout = int.TryParse(setting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                        ? seconds
+                        : throw new FormatException($"The database URL's connect_timeout '{setting}' is not a number of seconds.");
+                    break;
+                case "sslrootcert":
+                    builder.RootCertificate = setting;
+                    break;
+                case "sslcert":
+                    builder.SslCertificate = setting;
+                    break;
+                case "sslkey":
+                    builder.SslKey = setting;
+                    break;
+                case "target_session_attrs":
+                    builder["Target Session Attributes"] = setting;
+                    break;
+                default:
+                    // Npgsql's own keywords (e.g. "Maximum Pool Size") pass through; it names an unknown one.
+                    builder[name] = setting;
+                    break;
+            }
         }
 
         return builder.ConnectionString;

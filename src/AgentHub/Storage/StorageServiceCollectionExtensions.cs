@@ -12,7 +12,7 @@ internal static class StorageServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<HubOptions>>().Value;
-            return HubDatabase.Open(options.Database, DataDirectory.Ensure(options.Data));
+            return HubDatabase.Open(options.Database, options.Data);
         });
         services.AddSingleton<Migrator>();
         return services;
