@@ -100,7 +100,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
 
                 Committed?.Invoke(size);
             }
-            catch (Exception e) when (e is DbException or IOException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (e is DbException or AuditUnavailableException or IOException or InvalidOperationException or TimeoutException)
             {
                 _metrics.AuditWriteFailed();
                 LogWriteFailed(e, batch.Count);
@@ -159,10 +159,19 @@ internal sealed partial class AuditLog : IAsyncDisposable
             previous = chain;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO audit_records (seq, time, type, actor, target, outcome, record, leaf_hash, chain_hash)
-            VALUES (@Seq, @Time, @Type, @Actor, @Target, @Outcome, @Record, @LeafHash, @ChainHash)
-            """, rows, transaction, cancellationToken: ct));
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO audit_records (seq, time, type, actor, target, outcome, record, leaf_hash, chain_hash)
+                VALUES (@Seq, @Time, @Type, @Actor, @Target, @Outcome, @Record, @LeafHash, @ChainHash)
+                """, rows, transaction, cancellationToken: ct));
+        }
+        catch (DbException e)
+        {
+            // The caller's transaction rolls back with it: no change without its record.
+            throw new AuditUnavailableException("The audit record could not be written.", e);
+        }
+
         return seq;
     }
 

@@ -19,9 +19,15 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
             JsonException json => (400, "Invalid JSON body", Describe(json)),
             Audit.AuditUnavailableException => (503, "Audit unavailable", "The audit log could not record this request, so it was not carried out. Retry later."),
+            System.Data.Common.DbException => (503, "Storage unavailable", "The hub could not read or write its database. Retry later."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
             _ => (500, "Internal error", "The hub could not complete the request. The trace id identifies it in the hub's log."),
         };
+
+        if (status == 503)
+        {
+            context.Response.Headers.RetryAfter = "5";
+        }
 
         if (status >= 500)
         {
