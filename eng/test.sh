@@ -3,9 +3,9 @@
 #
 #   eng/test.sh [--filter EXPR] [--no-format]
 #
-# Installs what is missing (Debian's postgresql, npm packages of tests/*/), starts a throwaway PostgreSQL server,
-# checks formatting, builds, runs every .NET test project and every node suite under tests/, then the log canary
-# check, stops what it started and prints as its very last line: `N passed, N failed[, N skipped]`.
+# Installs what is missing (Debian's postgresql and prometheus, npm packages of tests/*/), starts a throwaway
+# PostgreSQL server, checks formatting, builds, runs every .NET test project and every node suite under tests/, then
+# the log canary check, stops what it started and prints as its very last line: `N passed, N failed[, N skipped]`.
 # Exit status: 0 only when nothing failed.
 #
 # What the tests get in their environment:
@@ -117,6 +117,10 @@ prereqs() {
   command -v python3 >/dev/null || missing+=(python3)
   if [ -z "${AGENTHUB_TEST_POSTGRES:-}" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     missing+=(postgresql)
+  fi
+  # promtool (check metrics/rules, test rules) and a Prometheus server for the Observability tests
+  if [ ! -x /usr/bin/promtool ] || [ ! -x /usr/bin/prometheus ]; then
+    missing+=(prometheus)
   fi
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}" || return 1; fi
   for lock in tests/*/package-lock.json; do

@@ -45,7 +45,7 @@ internal static partial class HubApp
 
         builder.Services.AddStorage();
         builder.Services.AddVault();
-        builder.Services.AddSingleton<HubMetrics>();
+        builder.AddHubMetrics();
         builder.Services.AddIdentity();
         builder.Services.AddAudit();
         builder.Services.AddWeb();
@@ -55,6 +55,7 @@ internal static partial class HubApp
         var app = builder.Build();
         app.UseWeb();
         app.MapHealth();
+        app.MapMetrics();
         app.MapSigningKeys();
         app.MapKeys();
         app.MapPrincipals();
@@ -75,6 +76,7 @@ internal static partial class HubApp
     private static readonly Dictionary<string, string?> Defaults = new()
     {
         ["urls"] = "http://127.0.0.1:8080",
+        [Metrics.UrlsKey] = Metrics.DefaultUrls,
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",

@@ -32,6 +32,11 @@ internal static class ServeCommands
             Description = "Listen URLs, ';'-separated [default: http://127.0.0.1:8080, or https://127.0.0.1:8443 with TLS; env AGENTHUB_URLS]",
             HelpName = "URLS",
         };
+        var metricsUrls = new Option<string?>("--metrics-urls")
+        {
+            Description = "Listen URLs of the metrics listener: GET /metrics without credentials, nothing else; '' turns it off [default: http://127.0.0.1:9464; env AGENTHUB_METRICS__URLS]",
+            HelpName = "URLS",
+        };
         var tlsCert = new Option<FileInfo?>("--tls-cert") { Description = "PEM certificate: serve HTTPS only (TLS 1.2/1.3)", HelpName = "PEM" };
         var tlsKey = new Option<FileInfo?>("--tls-key") { Description = "PEM private key for --tls-cert", HelpName = "PEM" };
         var logFormat = new Option<string?>("--log-format") { Description = "Console log format [default: plain]", HelpName = "plain|json" };
@@ -39,7 +44,7 @@ internal static class ServeCommands
 
         var command = new Command("serve", "Run the hub. First start creates DATA/master.key and DATA/bootstrap-admin.key (mode 0600).")
         {
-            Data, Database, urls, tlsCert, tlsKey, logFormat, Config,
+            Data, Database, urls, metricsUrls, tlsCert, tlsKey, logFormat, Config,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -47,6 +52,11 @@ internal static class ServeCommands
             Put(settings, "Tls:Cert", result.GetValue(tlsCert)?.FullName);
             Put(settings, "Tls:Key", result.GetValue(tlsKey)?.FullName);
             Put(settings, "Logging:Format", result.GetValue(logFormat));
+            if (result.GetValue(metricsUrls) is { } metrics)
+            {
+                settings["Metrics:Urls"] = metrics; // may be empty: no metrics listener
+            }
+
             var tls = settings.ContainsKey("Tls:Cert") || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AGENTHUB_TLS__CERT"));
             Put(settings, "urls", result.GetValue(urls) ?? Environment.GetEnvironmentVariable("AGENTHUB_URLS") ?? (tls ? "https://127.0.0.1:8443" : null));
             if (tls && settings.TryGetValue("urls", out var list) && list!.Split(';').Any(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)))

@@ -90,11 +90,15 @@ internal static class WebServiceCollectionExtensions
 
     public static WebApplication UseWeb(this WebApplication app)
     {
+        app.UseMiddleware<Observability.HttpMetricsMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<QueryCredentialGuardMiddleware>();
+        // A connection to the metrics listener gets /metrics or 404 here, before routing, authentication or any endpoint.
+        app.UseMiddleware<Observability.MetricsListenerMiddleware>();
         app.UseRouting();
+        app.Use(Observability.RouteCapture.Capture);
         if (app.Services.GetRequiredService<IOptions<HubCorsOptions>>().Value.AllowedOrigins.Count > 0)
         {
             app.UseCors();

@@ -11,6 +11,7 @@ public sealed partial class HubProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _output = [];
+    private readonly List<Uri> _listeningUrls = [];
     private readonly SemaphoreSlim _outputChanged = new(0);
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -75,7 +76,11 @@ public sealed partial class HubProcess : IAsyncDisposable
         return result;
     }
 
-    /// <summary>Starts <c>agenthub serve</c> on a free loopback port and waits until it listens.</summary>
+    /// <summary>
+    /// Starts <c>agenthub serve</c> on a free loopback port and waits until it listens. Unless the arguments or the
+    /// environment say otherwise, the metrics listener gets a free loopback port too (<c>--metrics-urls
+    /// http://127.0.0.1:0</c>), so hubs started in parallel never compete for the default 9464.
+    /// </summary>
     /// <param name="dataDir">--data; null leaves the default (./data under <paramref name="workingDirectory"/>).</param>
     /// <param name="urls">--urls; null leaves the default.</param>
     public static async Task<HubProcess> StartAsync(string? dataDir, IEnumerable<string>? extraArgs = null,
@@ -93,6 +98,11 @@ public sealed partial class HubProcess : IAsyncDisposable
         }
 
         args.AddRange(extraArgs ?? []);
+        if (!args.Contains("--metrics-urls") && environment?.ContainsKey("AGENTHUB_METRICS__URLS") != true)
+        {
+            args.AddRange(["--metrics-urls", "http://127.0.0.1:0"]);
+        }
+
         var process = new Process { StartInfo = StartInfo(args, environment), EnableRaisingEvents = true };
         if (workingDirectory is not null)
         {
@@ -115,6 +125,30 @@ public sealed partial class HubProcess : IAsyncDisposable
         }
 
         return hub;
+    }
+
+    /// <summary>Every URL of a "Now listening on" line so far, in the order Kestrel bound them.</summary>
+    public IReadOnlyList<Uri> ListeningUrls
+    {
+        get
+        {
+            lock (_output)
+            {
+                return [.. _listeningUrls];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The metrics listener's URL. The hub binds it after the --urls ones and prints its own start line after every
+    /// "Now listening on" line, so once that line is out the last listening URL is the metrics listener's.
+    /// </summary>
+    public async Task<Uri> MetricsUrlAsync()
+    {
+        await WaitForOutputAsync("AgentHub listening on");
+        var urls = ListeningUrls;
+        Assert.True(urls.Count >= 2, "no metrics listener: " + string.Join(", ", urls));
+        return urls[^1];
     }
 
     /// <summary>Waits until the process prints a line containing <paramref name="text"/>.</summary>
@@ -175,14 +209,18 @@ public sealed partial class HubProcess : IAsyncDisposable
             return;
         }
 
+        var match = ListeningPattern().Match(line);
         lock (_output)
         {
             _output.Add(line);
+            if (match.Success)
+            {
+                _listeningUrls.Add(new Uri(match.Groups[1].Value));
+            }
         }
 
         TestArtifacts.Log(line);
         _outputChanged.Release();
-        var match = ListeningPattern().Match(line);
         if (match.Success)
         {
             _listening.TrySetResult(new Uri(match.Groups[1].Value));
