@@ -64,26 +64,22 @@ internal static class KeysApi
         return TypedResults.Ok(new PageResponse<KeyResponse>(page.Items.Select(k => KeyResponse.From(k, now)).ToList(), page.Next));
     }
 
-    internal static async Task<Results<Ok<KeyResponse>, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>>> GetKey(
+    internal static async Task<Results<Ok<KeyResponse>, ProblemHttpResult>> GetKey(
         string id, IApiKeyStore store, TimeProvider time, ClaimsPrincipal user, CancellationToken ct)
     {
         var key = await store.GetAsync(id, user.IsAdmin() ? null : user.PrincipalId(), ct);
         return key is null ? KeyNotFound(id) : TypedResults.Ok(KeyResponse.From(key, time.GetUtcNow()));
     }
 
-    internal static async Task<Results<NoContent, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>, Conflict<Microsoft.AspNetCore.Mvc.ProblemDetails>>> RevokeKey(
+    internal static async Task<Results<NoContent, ProblemHttpResult>> RevokeKey(
         string id, IApiKeyStore store, TimeProvider time, ClaimsPrincipal user, CancellationToken ct)
     {
         var outcome = await store.RevokeAsync(id, user.IsAdmin() ? null : user.PrincipalId(), user.PrincipalId(), time.GetUtcNow(), ct);
         return outcome switch
         {
             RevokeOutcome.NotFound => KeyNotFound(id),
-            RevokeOutcome.LastAdminKey => TypedResults.Conflict(new Microsoft.AspNetCore.Mvc.ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict,
-                Title = "Last admin key",
-                Detail = $"Key {id} is the last active admin key; create another admin key before revoking it.",
-            }),
+            RevokeOutcome.LastAdminKey => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Last admin key",
+                detail: $"Key {id} is the last active admin key; create another admin key before revoking it."),
             _ => TypedResults.NoContent(),
         };
     }
@@ -103,19 +99,19 @@ internal static class KeysApi
         return TypedResults.Ok(new PageResponse<PrincipalResponse>(page.Items.Select(ToResponse).ToList(), page.Next));
     }
 
-    internal static async Task<Results<Ok<PrincipalResponse>, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>>> GetPrincipal(
+    internal static async Task<Results<Ok<PrincipalResponse>, ProblemHttpResult>> GetPrincipal(
         string id, IPrincipalStore store, TimeProvider time, CancellationToken ct)
     {
         var principal = await store.GetAsync(id, time.GetUtcNow(), ct);
         return principal is null
-            ? TypedResults.NotFound(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = 404, Title = "Not found", Detail = $"No principal '{id}'." })
+            ? TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No principal '{id}'.")
             : TypedResults.Ok(ToResponse(principal));
     }
 
     private static PrincipalResponse ToResponse(PrincipalRecord p) => new(p.Id, p.Kind, p.CreatedAt, p.CreatedBy, p.ActiveKeys);
 
-    private static NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails> KeyNotFound(string id) =>
-        TypedResults.NotFound(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = 404, Title = "Not found", Detail = $"No key '{id}'." });
+    private static ProblemHttpResult KeyNotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No key '{id}'.");
 }
 
 internal static class Paging

@@ -16,7 +16,7 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
         {
             BadHttpRequestException { InnerException: JsonException json } => (400, "Invalid JSON body", Describe(json)),
             BadHttpRequestException { StatusCode: 413 } => (413, "Request body too large", "The request body exceeds the configured limit."),
-            BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            BadHttpRequestException bad => (bad.StatusCode, "Bad request", Describe(bad)),
             JsonException json => (400, "Invalid JSON body", Describe(json)),
             Audit.AuditUnavailableException => (503, "Audit unavailable", "The audit log could not record this request, so it was not carried out. Retry later."),
             System.Data.Common.DbException => (503, "Storage unavailable", "The hub could not read or write its database. Retry later."),
@@ -42,6 +42,13 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
     }
+
+    // The framework's binding messages are written for developers ("Did you mean to use a Service instead?").
+    private static string Describe(BadHttpRequestException bad) =>
+        bad.Message.Contains("no body was provided", StringComparison.Ordinal) ? "The request has no body; this endpoint takes a JSON body."
+        : bad.Message.StartsWith("Failed to bind parameter", StringComparison.Ordinal) && bad.Message.Split('"') is { Length: >= 5 } parts
+            ? $"The value \"{parts[3]}\" is not valid for '{parts[1].Split(' ')[^1]}'."
+            : bad.Message;
 
     // System.Text.Json messages name internal .NET types; keep only the JSON path and the kind of problem.
     private static string Describe(JsonException json)

@@ -8,13 +8,6 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (HttpMethods.IsTrace(context.Request.Method) ||
-            string.Equals(context.Request.Method, "TRACK", StringComparison.OrdinalIgnoreCase))
-        {
-            context.Response.Headers.Allow = "GET, POST, PUT, DELETE";
-            return Problems.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "Method not allowed", "TRACE is not supported.");
-        }
-
         var response = context.Response;
         var isHttps = context.Request.IsHttps;
         response.OnStarting(() =>
@@ -37,6 +30,14 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 
             return Task.CompletedTask;
         });
+
+        if (HttpMethods.IsTrace(context.Request.Method) ||
+            string.Equals(context.Request.Method, "TRACK", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.Allow = "GET, POST, PUT, DELETE";
+            return Problems.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "Method not allowed", "TRACE is not supported.");
+        }
+
         return next(context);
     }
 }
@@ -50,7 +51,7 @@ internal sealed class QueryCredentialGuardMiddleware(RequestDelegate next)
     {
         foreach (var (name, values) in context.Request.Query)
         {
-            if (CredentialNames.Contains(name, StringComparer.OrdinalIgnoreCase) ||
+            if (CredentialNames.Contains(name, StringComparer.OrdinalIgnoreCase) || Identity.ApiKeyFormat.LooksLikeKey(name) ||
                 values.Any(Identity.ApiKeyFormat.LooksLikeKey))
             {
                 return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Credential in query string",

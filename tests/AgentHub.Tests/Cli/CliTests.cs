@@ -153,7 +153,8 @@ public sealed class CliTests : IAsyncLifetime
             ? args
             : [.. args, "--hub", _hub.Url.ToString(), "--key-file", _adminKeyFile];
         var exit = await HubCli.RunAsync(withHub, stdout, stderr);
-        TestArtifacts.Log($"cli {string.Join(' ', args)} -> {exit}\n{stdout}\n{stderr}");
+        // stdout is where 'keys create' deliberately prints a new key; stderr must never hold one.
+        TestArtifacts.Log($"cli {string.Join(' ', args)} -> {exit}\n{stderr}");
         return (exit, stdout.ToString(), stderr.ToString());
     }
 }

@@ -82,23 +82,25 @@ public sealed class ServeProcessTests
         var adminKey = (await File.ReadAllTextAsync(Path.Combine(data.Path, "bootstrap-admin.key"))).Trim();
         TestArtifacts.Secret(adminKey);
 
-        // A request whose body is only half sent when SIGTERM arrives.
+        // A request in flight when SIGTERM arrives: the hub has started reading its body (it answered
+        // 100 Continue), and the body is sent only once shutdown has begun.
         var body = Encoding.UTF8.GetBytes("""{"principal":"user:late","role":"auditor"}""");
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(hub.Url.Host, hub.Url.Port);
         var stream = tcp.GetStream();
         var head = $"POST /api/v1/keys HTTP/1.1\r\nHost: {hub.Url.Authority}\r\nAuthorization: Bearer {adminKey}\r\n" +
-                   $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+                   $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\nExpect: 100-continue\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
-        await stream.WriteAsync(body.AsMemory(0, 10));
         await stream.FlushAsync();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        Assert.Equal("HTTP/1.1 100 Continue", await reader.ReadLineAsync());
+        Assert.Equal("", await reader.ReadLineAsync());
 
         HubProcess.Terminate(GetPid(hub));
         await hub.WaitForOutputAsync("Application is shutting down");
-        await stream.WriteAsync(body.AsMemory(10));
+        await stream.WriteAsync(body);
         await stream.FlushAsync();
 
-        using var reader = new StreamReader(stream, Encoding.UTF8);
         var statusLine = await reader.ReadLineAsync();
         Assert.Equal("HTTP/1.1 201 Created", statusLine);
         var response = await reader.ReadToEndAsync();

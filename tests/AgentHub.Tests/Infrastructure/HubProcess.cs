@@ -72,7 +72,8 @@ public sealed partial class HubProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(cts.Token);
         var result = (process.ExitCode, await stdout, await stderr);
-        TestArtifacts.Log($"agenthub {string.Join(' ', args)} -> {result.ExitCode}\n{result.Item2}\n{result.Item3}");
+        // stdout is where 'keys create' deliberately prints a new key; stderr and the hub's logs must never hold one.
+        TestArtifacts.Log($"agenthub {string.Join(' ', args)} -> {result.ExitCode}\n{result.Item3}");
         return result;
     }
 

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using AgentHub.Tests.Infrastructure;
 using AgentHub.Vault;
 
-namespace AgentHub.Tests.Storage;
+namespace AgentHub.Tests.Vault;
 
 /// <summary>Where the master key comes from (src/AgentHub/Vault): configuration, or DATA/master.key kept private.</summary>
 public sealed class MasterKeyTests

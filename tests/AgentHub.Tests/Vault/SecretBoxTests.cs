@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using AgentHub.Tests.Storage;
 using AgentHub.Vault;
 
-namespace AgentHub.Tests.Storage;
+namespace AgentHub.Tests.Vault;
 
 /// <summary>
 /// AES-256-GCM envelope for secrets at rest (src/AgentHub/Vault): what goes in comes out only under the same

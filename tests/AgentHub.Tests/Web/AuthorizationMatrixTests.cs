@@ -1,0 +1,261 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentHub.Client;
+using AgentHub.Tests.Infrastructure;
+
+namespace AgentHub.Tests.Web;
+
+public enum Caller
+{
+    None,
+    Admin,
+    Operator,
+    Auditor,
+}
+
+/// <summary>Whose resource the request names: nobody's (<c>Any</c>), the caller's own, or another principal's.</summary>
+public enum Target
+{
+    Any,
+    Own,
+    Other,
+}
+
+/// <summary>
+/// Who may call what, from one table: every endpoint of the app × every kind of caller × own or another's resource.
+/// Another principal's key answers 404 to a non-admin (existence is not leaked), a role too weak answers 403.
+/// </summary>
+public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture fixture) : IClassFixture<AuthorizationMatrixTests.HubFixture>
+{
+    private static readonly (string Method, string Route, Caller Caller, Target Target, int Status)[] Table =
+    [
+        ("POST", "/api/v1/keys", Caller.None, Target.Any, 401),
+        ("POST", "/api/v1/keys", Caller.Admin, Target.Any, 201),
+        ("POST", "/api/v1/keys", Caller.Operator, Target.Any, 403),
+        ("POST", "/api/v1/keys", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/api/v1/keys", Caller.None, Target.Other, 401),
+        ("GET", "/api/v1/keys", Caller.Admin, Target.Own, 200),
+        ("GET", "/api/v1/keys", Caller.Admin, Target.Other, 200),
+        ("GET", "/api/v1/keys", Caller.Operator, Target.Own, 200),
+        ("GET", "/api/v1/keys", Caller.Operator, Target.Other, 200), // filtered to the caller's own keys
+        ("GET", "/api/v1/keys", Caller.Auditor, Target.Own, 200),
+        ("GET", "/api/v1/keys", Caller.Auditor, Target.Other, 200), // filtered to the caller's own keys
+
+        ("GET", "/api/v1/keys/{id}", Caller.None, Target.Other, 401),
+        ("GET", "/api/v1/keys/{id}", Caller.Admin, Target.Own, 200),
+        ("GET", "/api/v1/keys/{id}", Caller.Admin, Target.Other, 200),
+        ("GET", "/api/v1/keys/{id}", Caller.Operator, Target.Own, 200),
+        ("GET", "/api/v1/keys/{id}", Caller.Operator, Target.Other, 404),
+        ("GET", "/api/v1/keys/{id}", Caller.Auditor, Target.Own, 200),
+        ("GET", "/api/v1/keys/{id}", Caller.Auditor, Target.Other, 404),
+
+        ("DELETE", "/api/v1/keys/{id}", Caller.None, Target.Other, 401),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Admin, Target.Own, 204),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Admin, Target.Other, 204),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Operator, Target.Own, 204),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Operator, Target.Other, 404),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Auditor, Target.Own, 204),
+        ("DELETE", "/api/v1/keys/{id}", Caller.Auditor, Target.Other, 404),
+
+        ("GET", "/api/v1/me", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/me", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/me", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/me", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/principals", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/principals", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/principals", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/principals", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/api/v1/principals/{id}", Caller.None, Target.Other, 401),
+        ("GET", "/api/v1/principals/{id}", Caller.Admin, Target.Own, 200),
+        ("GET", "/api/v1/principals/{id}", Caller.Admin, Target.Other, 200),
+        ("GET", "/api/v1/principals/{id}", Caller.Operator, Target.Own, 403),
+        ("GET", "/api/v1/principals/{id}", Caller.Operator, Target.Other, 403),
+        ("GET", "/api/v1/principals/{id}", Caller.Auditor, Target.Own, 403),
+        ("GET", "/api/v1/principals/{id}", Caller.Auditor, Target.Other, 403),
+
+        ("GET", "/api/v1/signing-keys", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/signing-keys", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/signing-keys", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/signing-keys", Caller.Auditor, Target.Any, 403),
+
+        ("POST", "/api/v1/signing-keys/rotate", Caller.None, Target.Any, 401),
+        ("POST", "/api/v1/signing-keys/rotate", Caller.Admin, Target.Any, 201),
+        ("POST", "/api/v1/signing-keys/rotate", Caller.Operator, Target.Any, 403),
+        ("POST", "/api/v1/signing-keys/rotate", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/.well-known/jwks.json", Caller.None, Target.Any, 200),
+        ("GET", "/.well-known/jwks.json", Caller.Admin, Target.Any, 200),
+        ("GET", "/.well-known/jwks.json", Caller.Operator, Target.Any, 200),
+        ("GET", "/.well-known/jwks.json", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/healthz", Caller.None, Target.Any, 200),
+        ("GET", "/healthz", Caller.Admin, Target.Any, 200),
+        ("GET", "/healthz", Caller.Operator, Target.Any, 200),
+        ("GET", "/healthz", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/readyz", Caller.None, Target.Any, 200),
+        ("GET", "/readyz", Caller.Admin, Target.Any, 200),
+        ("GET", "/readyz", Caller.Operator, Target.Any, 200),
+        ("GET", "/readyz", Caller.Auditor, Target.Any, 200),
+    ];
+
+    /// <summary>The table on both engines: ownership is enforced inside the stores' SQL.</summary>
+    public static TheoryData<Db, string, string, Caller, Target, int> Matrix
+    {
+        get
+        {
+            var data = new TheoryData<Db, string, string, Caller, Target, int>();
+            foreach (var db in Enum.GetValues<Db>())
+            {
+                foreach (var (method, route, caller, target, status) in Table)
+                {
+                    data.Add(db, method, route, caller, target, status);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Fact]
+    public void Table_covers_every_endpoint_of_the_app_for_every_caller()
+    {
+        var endpoints = HubEndpoints.All(fixture.Hub(Db.Sqlite).Services);
+        var problems = new List<string>();
+        foreach (var endpoint in endpoints)
+        {
+            var pattern = HubEndpoints.Pattern(endpoint);
+            foreach (var method in HubEndpoints.Methods(endpoint))
+            {
+                var rows = Table.Where(r => r.Route == pattern && (method == "*" || r.Method == method)).ToList();
+                var missing = Enum.GetValues<Caller>().Where(c => rows.All(r => r.Caller != c)).ToList();
+                if (missing.Count > 0)
+                {
+                    problems.Add($"{method} {pattern}: no row for {string.Join(", ", missing)}");
+                }
+            }
+        }
+
+        // A row for a route the app no longer has is a stale table: it would test nothing.
+        foreach (var (method, route, _, _, _) in Table.DistinctBy(r => (r.Method, r.Route)))
+        {
+            if (!endpoints.Any(e => HubEndpoints.Pattern(e) == route && HubEndpoints.Methods(e).Any(m => m == "*" || m == method)))
+            {
+                problems.Add($"{method} {route}: in the table but not an endpoint of the app");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join('\n', problems));
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Endpoint_for_caller_and_owner_answers_expected_status(Db db, string method, string route, Caller caller, Target target, int status)
+    {
+        var hub = fixture.Hub(db);
+        var callerPrincipal = HubTestHost.UniqueUser("caller");
+        var otherPrincipal = HubTestHost.UniqueUser("other");
+        var callerKey = caller == Caller.None ? null : await hub.CreateKeyAsync(callerPrincipal, caller.ToString().ToLowerInvariant());
+        var ownKey = await hub.CreateKeyAsync(callerPrincipal, "auditor");
+        var otherKey = await hub.CreateKeyAsync(otherPrincipal, "operator");
+        var admin = hub.AdminClient();
+
+        var url = route switch
+        {
+            "/api/v1/keys/{id}" => "/api/v1/keys/" + (target == Target.Own ? ownKey.Id : otherKey.Id),
+            "/api/v1/principals/{id}" => "/api/v1/principals/" + Uri.EscapeDataString(target == Target.Own ? callerPrincipal : otherPrincipal),
+            "/api/v1/keys" when method == "GET" && target == Target.Other => "/api/v1/keys?limit=200&principal=" + Uri.EscapeDataString(otherPrincipal),
+            "/api/v1/keys" when method == "GET" => "/api/v1/keys?limit=200",
+            _ => route,
+        };
+        using var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (method == "POST" && route == "/api/v1/keys")
+        {
+            request.Content = JsonContent.Create(new { principal = HubTestHost.UniqueUser("new"), role = "auditor" });
+        }
+
+        using var response = await hub.Http(callerKey?.Key).SendAsync(request);
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"{method} {url} as {caller}: expected {status}, got {(int)response.StatusCode}: {body}");
+        if (status >= 400)
+        {
+            await WebAssert.CleanProblemAsync(response, (HttpStatusCode)status);
+        }
+
+        if (status == 401)
+        {
+            Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        switch (method, route, status)
+        {
+            case ("POST", "/api/v1/keys", 201):
+                var created = await response.Content.ReadFromJsonAsync<CreatedKey>();
+                TestArtifacts.Secret(created!.Key);
+                break;
+            case ("GET", "/api/v1/keys", 200):
+                var page = await response.Content.ReadFromJsonAsync<Page<ApiKeyInfo>>();
+                var expectedOwner = caller == Caller.Admin && target == Target.Other ? otherPrincipal : callerPrincipal;
+                if (caller == Caller.Admin && target == Target.Own)
+                {
+                    Assert.Contains(page!.Items, k => k.Principal != callerPrincipal); // an admin's unfiltered list is everyone's
+                }
+                else
+                {
+                    Assert.All(page!.Items, k => Assert.Equal(expectedOwner, k.Principal));
+                    Assert.Contains(page.Items, k => k.Id == (expectedOwner == otherPrincipal ? otherKey.Id : ownKey.Id));
+                }
+
+                break;
+            case ("GET", "/api/v1/keys/{id}", 200):
+                var key = await response.Content.ReadFromJsonAsync<ApiKeyInfo>();
+                Assert.Equal(target == Target.Own ? ownKey.Id : otherKey.Id, key!.Id);
+                break;
+            case ("DELETE", "/api/v1/keys/{id}", _):
+                // Only a 204 revokes; a refusal leaves the key as it was.
+                var after = await admin.GetKeyAsync(target == Target.Own ? ownKey.Id : otherKey.Id);
+                Assert.Equal(status != 204, after.Active);
+                break;
+            case ("GET", "/api/v1/me", 200):
+                var me = await response.Content.ReadFromJsonAsync<WhoAmI>();
+                Assert.Equal(callerPrincipal, me!.Principal);
+                break;
+        }
+    }
+
+    public sealed class HubFixture : IAsyncLifetime
+    {
+        // Rate limits are not under test here; a table this long must not run into them.
+        private static readonly Dictionary<string, string?> Unlimited = new()
+        {
+            ["Limits:PrincipalBurst"] = "100000",
+            ["Limits:PrincipalRequestsPerSecond"] = "100000",
+            ["Limits:AddressBurst"] = "100000",
+            ["Limits:AddressRequestsPerSecond"] = "100000",
+        };
+
+        private readonly Dictionary<Db, HubTestHost> _hubs = [];
+
+        public HubTestHost Hub(Db db) => _hubs[db];
+
+        public async Task InitializeAsync()
+        {
+            foreach (var db in Enum.GetValues<Db>())
+            {
+                _hubs[db] = await HubTestHost.StartAsync(db, Unlimited);
+            }
+        }
+
+        public async Task DisposeAsync()
+        {
+            foreach (var hub in _hubs.Values)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+}
