@@ -100,6 +100,36 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         ("GET", "/readyz", Caller.Admin, Target.Any, 200),
         ("GET", "/readyz", Caller.Operator, Target.Any, 200),
         ("GET", "/readyz", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/audit", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/audit", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/audit", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/audit", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/audit/export", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/audit/export", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/audit/export", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/audit/export", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/audit/checkpoints/latest", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/audit/proofs/inclusion", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/audit/proofs/consistency", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/audit/proofs/consistency", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/audit/proofs/consistency", Caller.Operator, Target.Any, 403),
+        ("GET", "/api/v1/audit/proofs/consistency", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/metrics", Caller.None, Target.Any, 401),
+        ("GET", "/metrics", Caller.Admin, Target.Any, 200),
+        ("GET", "/metrics", Caller.Operator, Target.Any, 403),
+        ("GET", "/metrics", Caller.Auditor, Target.Any, 200),
     ];
 
     /// <summary>The table on both engines: ownership is enforced inside the stores' SQL.</summary>
@@ -169,6 +199,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             "/api/v1/principals/{id}" => "/api/v1/principals/" + Uri.EscapeDataString(target == Target.Own ? callerPrincipal : otherPrincipal),
             "/api/v1/keys" when method == "GET" && target == Target.Other => "/api/v1/keys?limit=200&principal=" + Uri.EscapeDataString(otherPrincipal),
             "/api/v1/keys" when method == "GET" => "/api/v1/keys?limit=200",
+            "/api/v1/audit/proofs/inclusion" => route + "?seq=1&size=1",
+            "/api/v1/audit/proofs/consistency" => route + "?from=1&to=1",
             _ => route,
         };
         using var request = new HttpRequestMessage(new HttpMethod(method), url);
