@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using AgentHub.Identity;
 using AgentHub.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace AgentHub.Agents;
@@ -136,14 +135,14 @@ internal static partial class AgentsApi
         return TypedResults.Ok(new PageResponse<AgentResponse>(page.Items.Select(a => ToResponse(a, baseUrl, showInternal)).ToList(), page.Next));
     }
 
-    internal static async Task<Results<Ok<AgentResponse>, NotFound<ProblemDetails>>> Get(
+    internal static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> Get(
         string id, IAgentStore store, IOptionsMonitor<AgentsOptions> options, HttpContext http, ClaimsPrincipal user, CancellationToken ct)
     {
         var agent = await store.GetAsync(id, ct);
         return agent is null ? NotFound(id) : TypedResults.Ok(ToResponse(agent, BaseUrl(http, options.CurrentValue), !user.IsInRole(Roles.Agent)));
     }
 
-    internal static async Task<Results<Ok<IReadOnlyList<AgentVersionResponse>>, NotFound<ProblemDetails>>> Versions(
+    internal static async Task<Results<Ok<IReadOnlyList<AgentVersionResponse>>, ProblemHttpResult>> Versions(
         string id, IAgentStore store, CancellationToken ct)
     {
         var versions = await store.ListVersionsAsync(id, ct);
@@ -153,7 +152,7 @@ internal static partial class AgentsApi
                 .Select(v => new AgentVersionResponse(v.Version, v.CreatedAt, v.CreatedBy, Convert.ToHexStringLower(v.CardSha256), v.CardVersion)).ToList());
     }
 
-    internal static async Task<Results<FileContentHttpResult, NotFound<ProblemDetails>>> OriginalCard(string id, IAgentStore store, CancellationToken ct)
+    internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> OriginalCard(string id, IAgentStore store, CancellationToken ct)
     {
         var card = await store.GetCardAsync(id, ct);
         return card is null ? NotFound(id) : TypedResults.Bytes(card, "application/json");
@@ -177,7 +176,7 @@ internal static partial class AgentsApi
             : TypedResults.Bytes(served, "application/json");
     }
 
-    internal static async Task<Results<NoContent, NotFound<ProblemDetails>>> Delete(
+    internal static async Task<Results<NoContent, ProblemHttpResult>> Delete(
         string id, IAgentStore store, TimeProvider time, ClaimsPrincipal user, CancellationToken ct) =>
         await store.DeleteAsync(id, user.PrincipalId(), time.GetUtcNow(), ct) ? TypedResults.NoContent() : NotFound(id);
 
@@ -208,8 +207,8 @@ internal static partial class AgentsApi
         return "card.supportedInterfaces";
     }
 
-    private static NotFound<ProblemDetails> NotFound(string id) =>
-        TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "Not found", Detail = $"No agent '{id}'." });
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No agent '{id}'.");
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}\z", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex Slug();
