@@ -68,6 +68,30 @@ public sealed class AgentHubClient
     public Task<SigningKeyInfo> RotateSigningKeyAsync(CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "api/v1/signing-keys/rotate", null, ClientJsonContext.Default.SigningKeyInfo, ct);
 
+    /// <summary>POST /api/v1/agents (operator or admin): register or re-register an agent.</summary>
+    public Task<RegisteredAgent> RegisterAgentAsync(RegisterAgentRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/agents", JsonContent.Create(request, ClientJsonContext.Default.RegisterAgentRequest),
+            ClientJsonContext.Default.RegisteredAgent, ct);
+
+    /// <summary>GET /api/v1/agents: discovery by skill id, tag or text, paged.</summary>
+    public Task<Page<AgentInfo>> ListAgentsAsync(string? skill = null, string? tag = null, string? query = null, string? after = null,
+        int? limit = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/agents" + Query(("skill", skill), ("tag", tag), ("q", query), ("after", after),
+            ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture))), null, ClientJsonContext.Default.PageAgentInfo, ct);
+
+    /// <summary>GET /api/v1/agents/{id}.</summary>
+    public Task<AgentInfo> GetAgentAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/agents/" + Uri.EscapeDataString(id), null, ClientJsonContext.Default.AgentInfo, ct);
+
+    /// <summary>GET /api/v1/agents/{id}/versions: the kept card versions, oldest first.</summary>
+    public Task<IReadOnlyList<AgentVersionInfo>> ListAgentVersionsAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/agents/" + Uri.EscapeDataString(id) + "/versions", null,
+            ClientJsonContext.Default.IReadOnlyListAgentVersionInfo, ct);
+
+    /// <summary>DELETE /api/v1/agents/{id} (operator or admin): deletes the agent and revokes its keys.</summary>
+    public Task DeleteAgentAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Delete, "api/v1/agents/" + Uri.EscapeDataString(id), null, null, ct);
+
     /// <summary>GET /api/v1/audit/export streamed to <paramref name="path"/> (auditor or admin); returns the number of lines.</summary>
     public async Task<long> ExportAuditAsync(string path, CancellationToken ct = default)
     {

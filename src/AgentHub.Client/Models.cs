@@ -82,6 +82,57 @@ public sealed record Problem
     public string? TraceId { get; init; }
 }
 
+/// <summary>Request to register (or re-register) an agent: give <see cref="CardUrl"/> or <see cref="Card"/>.</summary>
+/// <param name="Id">The agent's id, a slug (a-z, 0-9, '-').</param>
+/// <param name="CardUrl">Where the hub fetches the agent's A2A card.</param>
+/// <param name="Card">The A2A card itself, as JSON.</param>
+/// <param name="UpstreamUrl">Where the hub forwards calls; default: the card's first JSONRPC interface.</param>
+public sealed record RegisterAgentRequest(string Id, string? CardUrl = null, JsonElement? Card = null, string? UpstreamUrl = null);
+
+/// <summary>A skill of an agent, as discovery lists it.</summary>
+/// <param name="Id">Skill id.</param>
+/// <param name="Name">Name.</param>
+/// <param name="Description">Description.</param>
+/// <param name="Tags">Tags.</param>
+public sealed record AgentSkillInfo(string Id, string Name, string Description, IReadOnlyList<string> Tags);
+
+/// <summary>A registered agent.</summary>
+/// <param name="Id">Agent id; its principal is <c>agent:&lt;id&gt;</c>.</param>
+/// <param name="Name">Name from the card.</param>
+/// <param name="Description">Description from the card.</param>
+/// <param name="CardVersion">The card's own <c>version</c>.</param>
+/// <param name="Version">The hub's version number of the card (1, 2, …).</param>
+/// <param name="Skills">Skills from the card.</param>
+/// <param name="HubCardUrl">The card A2A clients use, pointing at the hub.</param>
+/// <param name="Health"><c>up</c>, <c>down</c> or <c>unknown</c>.</param>
+/// <param name="LastCheckedAt">When the health probe last checked it.</param>
+/// <param name="CreatedAt">Registration time.</param>
+/// <param name="CreatedBy">Who registered it.</param>
+/// <param name="UpdatedAt">Last change.</param>
+/// <param name="UpdatedBy">Who changed it last.</param>
+/// <param name="UpstreamUrl">Where the hub forwards calls (not shown to agents).</param>
+/// <param name="CardUrl">Where the card was fetched from (not shown to agents).</param>
+public sealed record AgentInfo(string Id, string Name, string Description, string CardVersion, long Version,
+    IReadOnlyList<AgentSkillInfo> Skills, string HubCardUrl, string Health, DateTimeOffset? LastCheckedAt,
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, string? UpstreamUrl, string? CardUrl);
+
+/// <summary>The result of a registration. <see cref="Key"/> is present only when a key was issued, and shown only here.</summary>
+/// <param name="Agent">The agent as stored.</param>
+/// <param name="Created">A new agent (false: re-registration).</param>
+/// <param name="VersionCreated">The card changed and a new version was kept.</param>
+/// <param name="KeyIssued">A new key was issued (the agent had no active key).</param>
+/// <param name="Key">The new key for <c>agent:&lt;id&gt;</c>.</param>
+/// <param name="Message">What happened, in a sentence.</param>
+public sealed record RegisteredAgent(AgentInfo Agent, bool Created, bool VersionCreated, bool KeyIssued, CreatedKey? Key, string Message);
+
+/// <summary>One kept version of an agent's card.</summary>
+/// <param name="Version">Version number.</param>
+/// <param name="CreatedAt">When it was registered.</param>
+/// <param name="CreatedBy">Who registered it.</param>
+/// <param name="CardSha256">SHA-256 of the card as received (hex).</param>
+/// <param name="CardVersion">The card's own <c>version</c>.</param>
+public sealed record AgentVersionInfo(long Version, DateTimeOffset CreatedAt, string CreatedBy, string CardSha256, string CardVersion);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WhoAmI))]
 [JsonSerializable(typeof(CreateKeyRequest))]
@@ -92,5 +143,10 @@ public sealed record Problem
 [JsonSerializable(typeof(Page<PrincipalInfo>))]
 [JsonSerializable(typeof(SigningKeyInfo))]
 [JsonSerializable(typeof(IReadOnlyList<SigningKeyInfo>))]
+[JsonSerializable(typeof(RegisterAgentRequest))]
+[JsonSerializable(typeof(RegisteredAgent))]
+[JsonSerializable(typeof(AgentInfo))]
+[JsonSerializable(typeof(Page<AgentInfo>))]
+[JsonSerializable(typeof(IReadOnlyList<AgentVersionInfo>))]
 [JsonSerializable(typeof(Problem))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using AgentHub.Agents;
 using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
@@ -48,6 +49,7 @@ internal static partial class HubApp
         builder.AddHubMetrics();
         builder.Services.AddIdentity();
         builder.Services.AddAudit();
+        builder.Services.AddAgents();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
         configure?.Invoke(builder);
@@ -60,6 +62,7 @@ internal static partial class HubApp
         app.MapKeys();
         app.MapPrincipals();
         app.MapAudit();
+        app.MapAgents();
         return app;
     }
 

@@ -29,6 +29,13 @@ namespace AgentHub;
 [JsonSerializable(typeof(AgentHub.Audit.InclusionProofResponse))]
 [JsonSerializable(typeof(AgentHub.Audit.ConsistencyProofResponse))]
 [JsonSerializable(typeof(AgentHub.Audit.ExportLineDto))]
+[JsonSerializable(typeof(AgentHub.Agents.RegisterAgentRequest))]
+[JsonSerializable(typeof(AgentHub.Agents.RegisteredAgentResponse))]
+[JsonSerializable(typeof(AgentHub.Agents.AgentResponse))]
+[JsonSerializable(typeof(PageResponse<AgentHub.Agents.AgentResponse>))]
+[JsonSerializable(typeof(IReadOnlyList<AgentHub.Agents.AgentVersionResponse>))]
+[JsonSerializable(typeof(List<AgentHub.Agents.AgentSkillSummary>))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

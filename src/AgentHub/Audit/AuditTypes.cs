@@ -9,4 +9,7 @@ internal static class AuditTypes
     public const string KeyRevoke = "key.revoke";
     public const string SigningKeyCreate = "signing_key.create";
     public const string SigningKeyRotate = "signing_key.rotate";
+    public const string AgentRegister = "agent.register";
+    public const string AgentUpdate = "agent.update";
+    public const string AgentDelete = "agent.delete";
 }

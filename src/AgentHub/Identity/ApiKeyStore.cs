@@ -58,13 +58,29 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
 
     public async Task CreateAsync(NewApiKey key, CancellationToken ct)
     {
-        if (!PrincipalId.TryParse(key.PrincipalId, out var kind))
+        if (!PrincipalId.TryParse(key.PrincipalId, out _))
         {
             throw new ArgumentException(PrincipalId.Rule, nameof(key));
         }
 
         await using var connection = await database.OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        await InsertAsync(connection, transaction, database.Provider, key, ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Inserts a key (and its principal, when new) with its <c>key.create</c> audit record inside the caller's
+    /// transaction, so a feature that issues keys (agent registration) commits the key with its own change.
+    /// </summary>
+    public static async Task InsertAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction,
+        DatabaseProvider provider, NewApiKey key, CancellationToken ct)
+    {
+        if (!PrincipalId.TryParse(key.PrincipalId, out var kind))
+        {
+            throw new ArgumentException(PrincipalId.Rule, nameof(key));
+        }
+
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO principals (id, kind, created_at, created_by) VALUES (@PrincipalId, @Kind, @CreatedAt, @CreatedBy)
             ON CONFLICT (id) DO NOTHING
@@ -89,9 +105,8 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
             details["expires_at"] = AuditRecord.FormatTime(expires);
         }
 
-        await AuditLog.WriteAsync(connection, transaction, database.Provider,
+        await AuditLog.WriteAsync(connection, transaction, provider,
             [new AuditEvent(AuditTypes.KeyCreate, key.CreatedBy, key.Id, AuditOutcome.Success, details)], key.CreatedAt, ct);
-        await transaction.CommitAsync(ct);
     }
 
     public async Task<(ApiKeyRecord Key, byte[] SecretHash)?> FindForAuthenticationAsync(string id, CancellationToken ct)

@@ -135,6 +135,89 @@ internal static class Migrations
                     frontier BYTEA NOT NULL
                 );
                 """),
+        new(3, "agent registry",
+            Sqlite: """
+                CREATE TABLE agents (
+                    id TEXT PRIMARY KEY,
+                    version BIGINT NOT NULL,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    card_version TEXT NOT NULL,
+                    skills TEXT NOT NULL,
+                    search_text TEXT NOT NULL,
+                    card_url TEXT NULL,
+                    upstream_url TEXT NOT NULL,
+                    health TEXT NOT NULL,
+                    last_checked_at BIGINT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    updated_by TEXT NOT NULL
+                );
+                CREATE TABLE agent_versions (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    version BIGINT NOT NULL,
+                    card BLOB NOT NULL,
+                    card_sha256 BLOB NOT NULL,
+                    card_version TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, version)
+                );
+                CREATE TABLE agent_skills (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    skill_id TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, skill_id)
+                );
+                CREATE INDEX ix_agent_skills_skill ON agent_skills(skill_id);
+                CREATE TABLE agent_tags (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, tag)
+                );
+                CREATE INDEX ix_agent_tags_tag ON agent_tags(tag);
+                """,
+            Postgres: """
+                CREATE TABLE agents (
+                    id TEXT PRIMARY KEY,
+                    version BIGINT NOT NULL,
+                    name TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    card_version TEXT NOT NULL,
+                    skills TEXT NOT NULL,
+                    search_text TEXT NOT NULL,
+                    card_url TEXT NULL,
+                    upstream_url TEXT NOT NULL,
+                    health TEXT NOT NULL,
+                    last_checked_at BIGINT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    updated_by TEXT NOT NULL
+                );
+                CREATE TABLE agent_versions (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    version BIGINT NOT NULL,
+                    card BYTEA NOT NULL,
+                    card_sha256 BYTEA NOT NULL,
+                    card_version TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, version)
+                );
+                CREATE TABLE agent_skills (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    skill_id TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, skill_id)
+                );
+                CREATE INDEX ix_agent_skills_skill ON agent_skills(skill_id);
+                CREATE TABLE agent_tags (
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (agent_id, tag)
+                );
+                CREATE INDEX ix_agent_tags_tag ON agent_tags(tag);
+                """),
     ];
 
     public static int Latest => All[^1].Version;
