@@ -1,6 +1,7 @@
 using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
+using AgentHub.Policy;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using AgentHub.Web;
@@ -48,6 +49,7 @@ internal static partial class HubApp
         builder.Services.AddSingleton<HubMetrics>();
         builder.Services.AddIdentity();
         builder.Services.AddAudit();
+        builder.Services.AddPolicy();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
         configure?.Invoke(builder);
@@ -59,6 +61,7 @@ internal static partial class HubApp
         app.MapKeys();
         app.MapPrincipals();
         app.MapAudit();
+        app.MapPolicies();
         return app;
     }
 

@@ -29,6 +29,11 @@ namespace AgentHub;
 [JsonSerializable(typeof(AgentHub.Audit.InclusionProofResponse))]
 [JsonSerializable(typeof(AgentHub.Audit.ConsistencyProofResponse))]
 [JsonSerializable(typeof(AgentHub.Audit.ExportLineDto))]
+[JsonSerializable(typeof(AgentHub.Policy.CreatePolicyRequest))]
+[JsonSerializable(typeof(AgentHub.Policy.ExplainPolicyRequest))]
+[JsonSerializable(typeof(AgentHub.Policy.PolicyResponse))]
+[JsonSerializable(typeof(PageResponse<AgentHub.Policy.PolicyResponse>))]
+[JsonSerializable(typeof(AgentHub.Policy.ExplainPolicyResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

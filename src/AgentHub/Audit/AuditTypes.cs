@@ -9,4 +9,6 @@ internal static class AuditTypes
     public const string KeyRevoke = "key.revoke";
     public const string SigningKeyCreate = "signing_key.create";
     public const string SigningKeyRotate = "signing_key.rotate";
+    public const string PolicyCreate = "policy.create";
+    public const string PolicyDelete = "policy.delete";
 }

@@ -18,6 +18,7 @@ internal sealed class HubMetrics
     private readonly Histogram<double> _auditAppend;
     private readonly Histogram<long> _auditBatch;
     private readonly Counter<long> _auditFailures;
+    private readonly Counter<long> _policyDenials;
 
     public HubMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +30,7 @@ internal sealed class HubMetrics
         _auditAppend = meter.CreateHistogram<double>("agenthub.audit.append.duration", unit: "s", description: "Time to commit one audit batch durably.");
         _auditBatch = meter.CreateHistogram<long>("agenthub.audit.batch.size", description: "Records per audit commit (group commit).");
         _auditFailures = meter.CreateCounter<long>("agenthub.audit.write.failures", description: "Audit batches that could not be written (their requests failed).");
+        _policyDenials = meter.CreateCounter<long>("agenthub.policy.denials", description: "Relayed calls refused by the policy, by target agent.");
         Meter = meter;
     }
 
@@ -52,4 +54,7 @@ internal sealed class HubMetrics
     }
 
     public void AuditWriteFailed() => _auditFailures.Add(1);
+
+    /// <summary>A relayed call to <paramref name="agent"/> (a registered id) was refused by the policy.</summary>
+    public void PolicyDenied(string agent) => _policyDenials.Add(1, new KeyValuePair<string, object?>("agent", agent));
 }
