@@ -91,6 +91,29 @@ public sealed class AgentHubClient
     /// <summary>DELETE /api/v1/agents/{id} (operator or admin): deletes the agent and revokes its keys.</summary>
     public Task DeleteAgentAsync(string id, CancellationToken ct = default) =>
         SendAsync<object>(HttpMethod.Delete, "api/v1/agents/" + Uri.EscapeDataString(id), null, null, ct);
+    /// <summary>POST /api/v1/policies (operator or admin): the rule applies on this hub instance when the call returns.</summary>
+    public Task<PolicyRuleInfo> CreatePolicyAsync(CreatePolicyRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/policies", JsonContent.Create(request, ClientJsonContext.Default.CreatePolicyRequest),
+            ClientJsonContext.Default.PolicyRuleInfo, ct);
+
+    /// <summary>GET /api/v1/policies, optionally only the rules with exactly this caller and/or agent.</summary>
+    public Task<Page<PolicyRuleInfo>> ListPoliciesAsync(string? caller = null, string? agent = null, string? after = null, int? limit = null,
+        CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/policies" + Query(("caller", caller), ("agent", agent), ("after", after),
+            ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture))), null, ClientJsonContext.Default.PagePolicyRuleInfo, ct);
+
+    /// <summary>GET /api/v1/policies/{id}.</summary>
+    public Task<PolicyRuleInfo> GetPolicyAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/policies/" + Uri.EscapeDataString(id), null, ClientJsonContext.Default.PolicyRuleInfo, ct);
+
+    /// <summary>DELETE /api/v1/policies/{id} (operator or admin).</summary>
+    public Task DeletePolicyAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Delete, "api/v1/policies/" + Uri.EscapeDataString(id), null, null, ct);
+
+    /// <summary>POST /api/v1/policies/explain: the decision for one call and the rule that made it.</summary>
+    public Task<PolicyExplanation> ExplainPolicyAsync(ExplainPolicyRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/v1/policies/explain", JsonContent.Create(request, ClientJsonContext.Default.ExplainPolicyRequest),
+            ClientJsonContext.Default.PolicyExplanation, ct);
 
     /// <summary>GET /api/v1/audit/export streamed to <paramref name="path"/> (auditor or admin); returns the number of lines.</summary>
     public async Task<long> ExportAuditAsync(string path, CancellationToken ct = default)

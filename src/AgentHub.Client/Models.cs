@@ -57,6 +57,40 @@ public sealed record PrincipalInfo(string Id, string Kind, DateTimeOffset Create
 /// <param name="RetiredAt">When it stopped signing (still published for verification).</param>
 public sealed record SigningKeyInfo(string Kid, string Algorithm, bool Active, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);
 
+/// <summary>A policy rule to create.</summary>
+/// <param name="Caller"><c>agent:&lt;id&gt;</c>, <c>user:&lt;name&gt;</c>, <c>role:&lt;role&gt;</c> or <c>*</c>.</param>
+/// <param name="Agent">The target agent id, or <c>*</c>.</param>
+/// <param name="Methods">A2A v1.0 method names (<c>SendMessage</c>, …), or <c>["*"]</c> for every method.</param>
+/// <param name="Effect"><c>allow</c> or <c>deny</c>; a matching deny beats any allow.</param>
+/// <param name="Description">Optional note (at most 500 characters).</param>
+public sealed record CreatePolicyRequest(string Caller, string Agent, IReadOnlyList<string> Methods, string Effect, string? Description = null);
+
+/// <summary>A policy rule as stored by the hub.</summary>
+/// <param name="Id">Rule id (<c>pol_…</c>).</param>
+/// <param name="Caller">Who the rule is about.</param>
+/// <param name="Agent">Target agent id or <c>*</c>.</param>
+/// <param name="Methods">Method names or <c>["*"]</c>.</param>
+/// <param name="Effect"><c>allow</c> or <c>deny</c>.</param>
+/// <param name="Description">Optional note.</param>
+/// <param name="CreatedAt">Creation time.</param>
+/// <param name="CreatedBy">Principal that created it.</param>
+public sealed record PolicyRuleInfo(string Id, string Caller, string Agent, IReadOnlyList<string> Methods, string Effect,
+    string? Description, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>A question for <c>POST /api/v1/policies/explain</c>.</summary>
+/// <param name="Caller">The calling principal, <c>agent:&lt;id&gt;</c> or <c>user:&lt;name&gt;</c>.</param>
+/// <param name="Agent">The target agent id.</param>
+/// <param name="Method">The A2A method name.</param>
+/// <param name="Role">The caller's role, so <c>role:</c> rules apply; without it they do not.</param>
+public sealed record ExplainPolicyRequest(string Caller, string Agent, string Method, string? Role = null);
+
+/// <summary>The hub's policy answer and why.</summary>
+/// <param name="Decision"><c>allow</c> or <c>deny</c>.</param>
+/// <param name="Rule">The rule that decided, or null when no rule matched (default deny).</param>
+/// <param name="Reason">e.g. <c>no rule allows agent:planner to call echo.SendMessage</c> or <c>denied by rule pol_…</c>.</param>
+/// <param name="PolicyVersion">The policy version the answer was computed at.</param>
+public sealed record PolicyExplanation(string Decision, PolicyRuleInfo? Rule, string Reason, long PolicyVersion);
+
 /// <summary>A page of results; pass <see cref="Next"/> as <c>after</c> to get the following page.</summary>
 /// <typeparam name="T">Item type.</typeparam>
 /// <param name="Items">The items.</param>
@@ -148,5 +182,10 @@ public sealed record AgentVersionInfo(long Version, DateTimeOffset CreatedAt, st
 [JsonSerializable(typeof(AgentInfo))]
 [JsonSerializable(typeof(Page<AgentInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<AgentVersionInfo>))]
+[JsonSerializable(typeof(CreatePolicyRequest))]
+[JsonSerializable(typeof(PolicyRuleInfo))]
+[JsonSerializable(typeof(Page<PolicyRuleInfo>))]
+[JsonSerializable(typeof(ExplainPolicyRequest))]
+[JsonSerializable(typeof(PolicyExplanation))]
 [JsonSerializable(typeof(Problem))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -2,6 +2,7 @@ using AgentHub.Agents;
 using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
+using AgentHub.Policy;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using AgentHub.Web;
@@ -50,6 +51,7 @@ internal static partial class HubApp
         builder.Services.AddIdentity();
         builder.Services.AddAudit();
         builder.Services.AddAgents();
+        builder.Services.AddPolicy();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
         configure?.Invoke(builder);
@@ -63,6 +65,7 @@ internal static partial class HubApp
         app.MapPrincipals();
         app.MapAudit();
         app.MapAgents();
+        app.MapPolicies();
         return app;
     }
 

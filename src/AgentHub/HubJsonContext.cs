@@ -36,6 +36,11 @@ namespace AgentHub;
 [JsonSerializable(typeof(IReadOnlyList<AgentHub.Agents.AgentVersionResponse>))]
 [JsonSerializable(typeof(List<AgentHub.Agents.AgentSkillSummary>))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
+[JsonSerializable(typeof(AgentHub.Policy.CreatePolicyRequest))]
+[JsonSerializable(typeof(AgentHub.Policy.ExplainPolicyRequest))]
+[JsonSerializable(typeof(AgentHub.Policy.PolicyResponse))]
+[JsonSerializable(typeof(PageResponse<AgentHub.Policy.PolicyResponse>))]
+[JsonSerializable(typeof(AgentHub.Policy.ExplainPolicyResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -12,4 +12,6 @@ internal static class AuditTypes
     public const string AgentRegister = "agent.register";
     public const string AgentUpdate = "agent.update";
     public const string AgentDelete = "agent.delete";
+    public const string PolicyCreate = "policy.create";
+    public const string PolicyDelete = "policy.delete";
 }

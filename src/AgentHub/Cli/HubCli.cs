@@ -30,6 +30,7 @@ internal static class HubCli
         root.Subcommands.Add(KeysCommands.WhoAmI());
         root.Subcommands.Add(AuditCommands.Audit());
         root.Subcommands.Add(AgentsCommands.Agents());
+        root.Subcommands.Add(PolicyCommands.Policy());
         return root;
     }
 

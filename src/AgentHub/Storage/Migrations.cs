@@ -218,6 +218,45 @@ internal static class Migrations
                 );
                 CREATE INDEX ix_agent_tags_tag ON agent_tags(tag);
                 """),
+        new(4, "policy rules",
+            Sqlite: """
+                CREATE TABLE policy_rules (
+                    id TEXT PRIMARY KEY,
+                    caller TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    methods TEXT NOT NULL,
+                    effect TEXT NOT NULL,
+                    description TEXT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE INDEX ix_policy_rules_caller ON policy_rules(caller, id);
+                CREATE INDEX ix_policy_rules_agent ON policy_rules(agent, id);
+                CREATE TABLE policy_version (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    version BIGINT NOT NULL
+                );
+                INSERT INTO policy_version (id, version) VALUES (1, 0);
+                """,
+            Postgres: """
+                CREATE TABLE policy_rules (
+                    id TEXT PRIMARY KEY,
+                    caller TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    methods TEXT NOT NULL,
+                    effect TEXT NOT NULL,
+                    description TEXT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE INDEX ix_policy_rules_caller ON policy_rules(caller, id);
+                CREATE INDEX ix_policy_rules_agent ON policy_rules(agent, id);
+                CREATE TABLE policy_version (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    version BIGINT NOT NULL
+                );
+                INSERT INTO policy_version (id, version) VALUES (1, 0);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -130,6 +130,66 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         ("GET", "/metrics", Caller.Admin, Target.Any, 200),
         ("GET", "/metrics", Caller.Operator, Target.Any, 403),
         ("GET", "/metrics", Caller.Auditor, Target.Any, 200),
+
+        ("POST", "/api/v1/agents", Caller.None, Target.Any, 401),
+        ("POST", "/api/v1/agents", Caller.Admin, Target.Any, 201),
+        ("POST", "/api/v1/agents", Caller.Operator, Target.Any, 201),
+        ("POST", "/api/v1/agents", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/api/v1/agents", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/agents", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/agents", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/agents/{id}", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents/{id}", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/agents/{id}/versions", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents/{id}/versions", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/versions", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/versions", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/agents/{id}/card", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents/{id}/card", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/card", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/card", Caller.Auditor, Target.Any, 200),
+
+        ("DELETE", "/api/v1/agents/{id}", Caller.None, Target.Any, 401),
+        ("DELETE", "/api/v1/agents/{id}", Caller.Admin, Target.Any, 204),
+        ("DELETE", "/api/v1/agents/{id}", Caller.Operator, Target.Any, 204),
+        ("DELETE", "/api/v1/agents/{id}", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.None, Target.Any, 401),
+        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Admin, Target.Any, 200),
+        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Operator, Target.Any, 200),
+        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Auditor, Target.Any, 200),
+
+        ("POST", "/api/v1/policies", Caller.None, Target.Any, 401),
+        ("POST", "/api/v1/policies", Caller.Admin, Target.Any, 201),
+        ("POST", "/api/v1/policies", Caller.Operator, Target.Any, 201),
+        ("POST", "/api/v1/policies", Caller.Auditor, Target.Any, 403),
+
+        ("GET", "/api/v1/policies", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/policies", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/policies", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/policies", Caller.Auditor, Target.Any, 200),
+
+        ("GET", "/api/v1/policies/{id}", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/policies/{id}", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/policies/{id}", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/policies/{id}", Caller.Auditor, Target.Any, 200),
+
+        ("DELETE", "/api/v1/policies/{id}", Caller.None, Target.Any, 401),
+        ("DELETE", "/api/v1/policies/{id}", Caller.Admin, Target.Any, 204),
+        ("DELETE", "/api/v1/policies/{id}", Caller.Operator, Target.Any, 204),
+        ("DELETE", "/api/v1/policies/{id}", Caller.Auditor, Target.Any, 403),
+
+        ("POST", "/api/v1/policies/explain", Caller.None, Target.Any, 401),
+        ("POST", "/api/v1/policies/explain", Caller.Admin, Target.Any, 200),
+        ("POST", "/api/v1/policies/explain", Caller.Operator, Target.Any, 200),
+        ("POST", "/api/v1/policies/explain", Caller.Auditor, Target.Any, 200),
     ];
 
     /// <summary>The table on both engines: ownership is enforced inside the stores' SQL.</summary>
@@ -200,6 +260,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             "/api/v1/keys" when method == "GET" && target == Target.Other => "/api/v1/keys?limit=200&principal=" + Uri.EscapeDataString(otherPrincipal),
             "/api/v1/keys" when method == "GET" => "/api/v1/keys?limit=200",
             "/api/v1/audit/proofs/inclusion" => route + "?seq=1&size=1",
+            "/api/v1/agents/{id}" when method == "DELETE" => "/api/v1/agents/" + await fixture.NewAgentAsync(db),
+            "/api/v1/agents/{id}" or "/api/v1/agents/{id}/versions" or "/api/v1/agents/{id}/card" or "/a2a/{id}/.well-known/agent-card.json"
+                => route.Replace("{id}", HubFixture.AgentId, StringComparison.Ordinal),
+            "/api/v1/policies/{id}" when method == "DELETE" => "/api/v1/policies/" + await fixture.NewPolicyAsync(db),
+            "/api/v1/policies/{id}" => "/api/v1/policies/" + fixture.PolicyId(db),
             "/api/v1/audit/proofs/consistency" => route + "?from=1&to=1",
             _ => route,
         };
@@ -207,6 +272,21 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         if (method == "POST" && route == "/api/v1/keys")
         {
             request.Content = JsonContent.Create(new { principal = HubTestHost.UniqueUser("new"), role = "auditor" });
+        }
+
+        if (method == "POST" && route == "/api/v1/agents")
+        {
+            request.Content = JsonContent.Create(new RegisterAgentRequest(HubFixture.NewAgentId(), Card: HubFixture.Card));
+        }
+
+        if (method == "POST" && route == "/api/v1/policies")
+        {
+            request.Content = JsonContent.Create(new CreatePolicyRequest("user:someone", "echo", ["SendMessage"], "allow"));
+        }
+
+        if (method == "POST" && route == "/api/v1/policies/explain")
+        {
+            request.Content = JsonContent.Create(new ExplainPolicyRequest("user:someone", "echo", "SendMessage"));
         }
 
         using var response = await hub.Http(callerKey?.Key).SendAsync(request);
@@ -228,6 +308,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             case ("POST", "/api/v1/keys", 201):
                 var created = await response.Content.ReadFromJsonAsync<CreatedKey>();
                 TestArtifacts.Secret(created!.Key);
+                break;
+            case ("POST", "/api/v1/agents", 201):
+                var registered = await response.Content.ReadFromJsonAsync<RegisteredAgent>();
+                TestArtifacts.Secret(registered!.Key!.Key);
                 break;
             case ("GET", "/api/v1/keys", 200):
                 var page = await response.Content.ReadFromJsonAsync<Page<ApiKeyInfo>>();
@@ -270,15 +354,45 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             ["Limits:AddressRequestsPerSecond"] = "100000",
         };
 
+        public const string AgentId = "matrix-echo";
+
         private readonly Dictionary<Db, HubTestHost> _hubs = [];
+        private readonly Dictionary<Db, string> _policies = [];
+
+        /// <summary>A valid A2A v1.0 card whose upstream is never called by these tests.</summary>
+        public static System.Text.Json.JsonElement Card { get; } = System.Text.Json.JsonDocument.Parse("""
+            {"name":"Echo","description":"Echoes","version":"1.0.0",
+             "supportedInterfaces":[{"url":"http://127.0.0.1:9/a2a","protocolBinding":"JSONRPC","protocolVersion":"1.0"}],
+             "capabilities":{},"defaultInputModes":["text/plain"],"defaultOutputModes":["text/plain"],
+             "skills":[{"id":"echo","name":"Echo","description":"Echoes text","tags":["demo"]}]}
+            """).RootElement;
 
         public HubTestHost Hub(Db db) => _hubs[db];
 
+        public string PolicyId(Db db) => _policies[db];
+
+        public static string NewAgentId() => "m-" + Guid.NewGuid().ToString("N")[..12];
+
+        public async Task<string> NewAgentAsync(Db db)
+        {
+            var id = NewAgentId();
+            var registered = await Hub(db).AdminClient().RegisterAgentAsync(new RegisterAgentRequest(id, Card: Card));
+            TestArtifacts.Secret(registered.Key!.Key);
+            return id;
+        }
+
+        public async Task<string> NewPolicyAsync(Db db) =>
+            (await Hub(db).AdminClient().CreatePolicyAsync(new CreatePolicyRequest("user:someone", "echo", ["*"], "deny"))).Id;
+
         public async Task InitializeAsync()
         {
+            var settings = new Dictionary<string, string?>(Unlimited) { ["Agents:AllowPrivateNetworks"] = "true" };
             foreach (var db in Enum.GetValues<Db>())
             {
-                _hubs[db] = await HubTestHost.StartAsync(db, Unlimited);
+                _hubs[db] = await HubTestHost.StartAsync(db, settings);
+                var registered = await _hubs[db].AdminClient().RegisterAgentAsync(new RegisterAgentRequest(AgentId, Card: Card));
+                TestArtifacts.Secret(registered.Key!.Key);
+                _policies[db] = await NewPolicyAsync(db);
             }
         }
 
