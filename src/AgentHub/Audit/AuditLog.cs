@@ -100,8 +100,10 @@ internal sealed partial class AuditLog : IAsyncDisposable
 
                 Committed?.Invoke(size);
             }
-            catch (Exception e) when (e is DbException or AuditUnavailableException or IOException or InvalidOperationException or TimeoutException)
+            catch (Exception e)
             {
+                // Whatever went wrong, this batch fails (its requests answer 503) and the loop lives on: a dead loop
+                // would leave every later request waiting for a record that is never written.
                 _metrics.AuditWriteFailed();
                 LogWriteFailed(e, batch.Count);
                 var failure = new AuditUnavailableException("The audit record could not be written.", e);
