@@ -8,13 +8,6 @@ namespace AgentHub.Cli;
 /// <summary><c>agents</c>: register, discover, inspect and delete agents over the admin API.</summary>
 internal static class AgentsCommands
 {
-    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        TypeInfoResolver = AgentsCliJsonContext.Default,
-    };
-
     public static Command Agents()
     {
         var agents = new Command("agents", "Register agents and discover them.");
@@ -69,7 +62,7 @@ internal static class AgentsCommands
                     new RegisterAgentRequest(result.GetValue(id)!, result.GetValue(cardUrl), card, result.GetValue(upstream)), ct);
                 if (result.GetValue(HubConnection.Json))
                 {
-                    await output.WriteLineAsync(JsonSerializer.Serialize(registered, Pretty));
+                    await output.WriteLineAsync(JsonSerializer.Serialize(registered, CliJson.Pretty));
                     return;
                 }
 
@@ -105,7 +98,7 @@ internal static class AgentsCommands
 
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 
@@ -123,7 +116,7 @@ internal static class AgentsCommands
         {
             var a = await client.GetAgentAsync(result.GetValue(id)!, ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(a, Pretty)
+                ? JsonSerializer.Serialize(a, CliJson.Pretty)
                 : $"id:          {a.Id}\nname:        {a.Name}\ndescription: {a.Description}\nversion:     {a.Version} (card {a.CardVersion})\n" +
                   $"health:      {a.Health} (checked {Time(a.LastCheckedAt)})\nhub card:    {a.HubCardUrl}\nupstream:    {a.UpstreamUrl ?? "-"}\n" +
                   $"card url:    {a.CardUrl ?? "-"}\nregistered:  {Time(a.CreatedAt)} by {a.CreatedBy}\nupdated:     {Time(a.UpdatedAt)} by {a.UpdatedBy}\n" +
@@ -141,7 +134,7 @@ internal static class AgentsCommands
             var all = await client.ListAgentVersionsAsync(result.GetValue(id)!, ct);
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 

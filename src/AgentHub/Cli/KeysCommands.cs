@@ -8,13 +8,6 @@ namespace AgentHub.Cli;
 /// <summary><c>keys</c>, <c>principals</c> and <c>whoami</c>: the identity verbs, over the admin API.</summary>
 internal static class KeysCommands
 {
-    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        TypeInfoResolver = CliJsonContext.Default,
-    };
-
     public static Command Keys()
     {
         var keys = new Command("keys", "Manage API keys and the hub's signing keys.");
@@ -40,7 +33,7 @@ internal static class KeysCommands
                 result.GetValue(name), result.GetValue(expires)), ct);
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(created, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(created, CliJson.Pretty));
                 return;
             }
 
@@ -66,7 +59,7 @@ internal static class KeysCommands
 
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 
@@ -80,7 +73,7 @@ internal static class KeysCommands
         {
             var k = await client.GetKeyAsync(result.GetValue(id)!, ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(k, Pretty)
+                ? JsonSerializer.Serialize(k, CliJson.Pretty)
                 : $"id:         {k.Id}\nprincipal:  {k.Principal}\nrole:       {k.Role}\nstate:      {State(k)}\nname:       {k.Name}\ncreated:    {Time(k.CreatedAt)} by {k.CreatedBy}\nexpires:    {Time(k.ExpiresAt)}\nrevoked:    {Time(k.RevokedAt)}{(k.RevokedBy is null ? "" : " by " + k.RevokedBy)}\nlast used:  {Time(k.LastUsedAt)}");
         }));
 
@@ -97,7 +90,7 @@ internal static class KeysCommands
         {
             var key = await client.RotateSigningKeyAsync(ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(key, Pretty)
+                ? JsonSerializer.Serialize(key, CliJson.Pretty)
                 : $"New signing key {key.Kid} ({key.Algorithm}) is active; earlier keys stay in /.well-known/jwks.json.");
         }));
 
@@ -107,7 +100,7 @@ internal static class KeysCommands
             var all = await client.ListSigningKeysAsync(ct);
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 
@@ -143,7 +136,7 @@ internal static class KeysCommands
 
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 
@@ -162,7 +155,7 @@ internal static class KeysCommands
         {
             var me = await client.WhoAmIAsync(ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(me, Pretty)
+                ? JsonSerializer.Serialize(me, CliJson.Pretty)
                 : $"{me.Principal} (role {me.Role}, key {me.KeyId})");
         }));
         return command;

@@ -8,13 +8,6 @@ namespace AgentHub.Cli;
 /// <summary><c>policy allow|deny|list|delete|explain</c>: the default-deny rules, over the admin API.</summary>
 internal static class PolicyCommands
 {
-    private static readonly JsonSerializerOptions Pretty = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        TypeInfoResolver = PolicyCliJsonContext.Default,
-    };
-
     public static Command Policy()
     {
         var policy = new Command("policy", """
@@ -48,7 +41,7 @@ internal static class PolicyCommands
             var rule = await client.CreatePolicyAsync(new CreatePolicyRequest(result.GetValue(caller)!, result.GetValue(agent)!,
                 result.GetValue(methods)!, effect, result.GetValue(note)), ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(rule, Pretty)
+                ? JsonSerializer.Serialize(rule, CliJson.Pretty)
                 : $"Created rule {rule.Id}: {rule.Effect} {rule.Caller} -> {rule.Agent} [{string.Join(',', rule.Methods)}].");
         }));
         return command;
@@ -73,7 +66,7 @@ internal static class PolicyCommands
 
             if (result.GetValue(HubConnection.Json))
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(all, Pretty));
+                await output.WriteLineAsync(JsonSerializer.Serialize(all, CliJson.Pretty));
                 return;
             }
 
@@ -111,7 +104,7 @@ internal static class PolicyCommands
             var answer = await client.ExplainPolicyAsync(new ExplainPolicyRequest(result.GetValue(caller)!, result.GetValue(agent)!,
                 result.GetValue(method)!, result.GetValue(role)), ct);
             await output.WriteLineAsync(result.GetValue(HubConnection.Json)
-                ? JsonSerializer.Serialize(answer, Pretty)
+                ? JsonSerializer.Serialize(answer, CliJson.Pretty)
                 : $"{answer.Decision}: {answer.Reason}");
         }));
         return command;
