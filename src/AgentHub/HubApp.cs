@@ -3,6 +3,7 @@ using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Policy;
+using AgentHub.Relay;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using AgentHub.Web;
@@ -52,6 +53,7 @@ internal static partial class HubApp
         builder.Services.AddAudit();
         builder.Services.AddAgents();
         builder.Services.AddPolicy();
+        builder.Services.AddRelay();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
         configure?.Invoke(builder);
@@ -66,6 +68,7 @@ internal static partial class HubApp
         app.MapAudit();
         app.MapAgents();
         app.MapPolicies();
+        app.MapRelay();
         return app;
     }
 

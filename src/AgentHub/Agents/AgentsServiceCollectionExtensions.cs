@@ -21,7 +21,7 @@ internal static class AgentsServiceCollectionExtensions
         return services;
     }
 
-    private static SocketsHttpHandler Handler(UrlGuard guard, TimeSpan connectTimeout) => new()
+    internal static SocketsHttpHandler Handler(UrlGuard guard, TimeSpan connectTimeout) => new()
     {
         AllowAutoRedirect = false,
         UseProxy = false,

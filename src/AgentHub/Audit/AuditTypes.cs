@@ -5,6 +5,9 @@ internal static class AuditTypes
 {
     public const string AuthSuccess = "auth.success";
     public const string AuthFailure = "auth.failure";
+    public const string RelayCall = "relay.call";
+    public const string RelayResult = "relay.result";
+    public const string RelayDenied = "relay.denied";
     public const string KeyCreate = "key.create";
     public const string KeyRevoke = "key.revoke";
     public const string SigningKeyCreate = "signing_key.create";

@@ -257,6 +257,27 @@ internal static class Migrations
                 );
                 INSERT INTO policy_version (id, version) VALUES (1, 0);
                 """),
+        new(5, "relay task ownership",
+            Sqlite: """
+                CREATE TABLE task_owners (
+                    agent_id TEXT NOT NULL,
+                    task_id TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (agent_id, task_id)
+                );
+                CREATE INDEX ix_task_owners_owner ON task_owners(agent_id, owner);
+                """,
+            Postgres: """
+                CREATE TABLE task_owners (
+                    agent_id TEXT NOT NULL,
+                    task_id TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (agent_id, task_id)
+                );
+                CREATE INDEX ix_task_owners_owner ON task_owners(agent_id, owner);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

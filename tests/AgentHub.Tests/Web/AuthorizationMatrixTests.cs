@@ -166,6 +166,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Operator, Target.Any, 200),
         ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Auditor, Target.Any, 200),
 
+        // The relay: default deny — no role passes without an allow rule (the fixture has none for these callers).
+        ("POST", "/a2a/{id}", Caller.None, Target.Any, 401),
+        ("POST", "/a2a/{id}", Caller.Admin, Target.Any, 403),
+        ("POST", "/a2a/{id}", Caller.Operator, Target.Any, 403),
+        ("POST", "/a2a/{id}", Caller.Auditor, Target.Any, 403),
+
         ("POST", "/api/v1/policies", Caller.None, Target.Any, 401),
         ("POST", "/api/v1/policies", Caller.Admin, Target.Any, 201),
         ("POST", "/api/v1/policies", Caller.Operator, Target.Any, 201),
@@ -261,7 +267,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             "/api/v1/keys" when method == "GET" => "/api/v1/keys?limit=200",
             "/api/v1/audit/proofs/inclusion" => route + "?seq=1&size=1",
             "/api/v1/agents/{id}" when method == "DELETE" => "/api/v1/agents/" + await fixture.NewAgentAsync(db),
-            "/api/v1/agents/{id}" or "/api/v1/agents/{id}/versions" or "/api/v1/agents/{id}/card" or "/a2a/{id}/.well-known/agent-card.json"
+            "/api/v1/agents/{id}" or "/api/v1/agents/{id}/versions" or "/api/v1/agents/{id}/card" or "/a2a/{id}/.well-known/agent-card.json" or "/a2a/{id}"
                 => route.Replace("{id}", HubFixture.AgentId, StringComparison.Ordinal),
             "/api/v1/policies/{id}" when method == "DELETE" => "/api/v1/policies/" + await fixture.NewPolicyAsync(db),
             "/api/v1/policies/{id}" => "/api/v1/policies/" + fixture.PolicyId(db),
@@ -284,6 +290,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             request.Content = JsonContent.Create(new CreatePolicyRequest("user:someone", "echo", ["SendMessage"], "allow"));
         }
 
+        if (route == "/a2a/{id}")
+        {
+            request.Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{}}""", System.Text.Encoding.UTF8, "application/json");
+            request.Headers.TryAddWithoutValidation("A2A-Version", "1.0");
+        }
+
         if (method == "POST" && route == "/api/v1/policies/explain")
         {
             request.Content = JsonContent.Create(new ExplainPolicyRequest("user:someone", "echo", "SendMessage"));
@@ -293,7 +305,12 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
 
         var body = await response.Content.ReadAsStringAsync();
         Assert.True((int)response.StatusCode == status, $"{method} {url} as {caller}: expected {status}, got {(int)response.StatusCode}: {body}");
-        if (status >= 400)
+        if (status >= 400 && route == "/a2a/{id}" && status != 401)
+        {
+            // The relay answers JSON-RPC errors, not problem details.
+            Assert.Contains("\"no rule allows ", body, StringComparison.Ordinal);
+        }
+        else if (status >= 400)
         {
             await WebAssert.CleanProblemAsync(response, (HttpStatusCode)status);
         }

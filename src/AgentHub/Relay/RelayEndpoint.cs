@@ -1,0 +1,450 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentHub.Agents;
+using AgentHub.Audit;
+using AgentHub.Identity;
+using AgentHub.Observability;
+using AgentHub.Policy;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace AgentHub.Relay;
+
+/// <summary>
+/// <c>POST /a2a/{id}</c>: the hot path. Version check, envelope parsed once, policy (default deny), task ownership,
+/// an audit record that must be durable before anything is forwarded, then the body forwarded unchanged with a
+/// hub-signed JWT, and the answer relayed back (Server-Sent Events event by event, flushed as they come).
+/// </summary>
+internal static partial class RelayEndpoint
+{
+    public const string ClientName = "relay";
+    private static readonly string[] SupportedVersions = ["1.0"];
+
+    public static IEndpointRouteBuilder MapRelay(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/a2a/{id}", HandleAsync).WithTags("Relay").RequireAuthorization(Policies.Authenticated);
+        return routes;
+    }
+
+    internal static async Task HandleAsync(string id, HttpContext context, ClaimsPrincipal user, PolicyEngine policy,
+        IAgentStore agents, TaskOwners owners, AuditLog audit, HubTokens tokens, IHttpClientFactory clients, UrlGuard guard,
+        HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var o = options.Value;
+        var caller = user.PrincipalId();
+        var role = user.FindFirstValue(HubClaims.Role);
+        var ct = context.RequestAborted;
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = o.MaxRequestBytes;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(context.Request, o.MaxRequestBytes, ct);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await RpcErrors.WriteAsync(context, 413, "null", RpcCodes.InvalidRequest, $"The request body exceeds {o.MaxRequestBytes} bytes.");
+            return;
+        }
+
+        var (envelope, code, error, idJson) = RpcEnvelope.Parse(body);
+        var version = context.Request.Headers["A2A-Version"].ToString();
+        if (version != "1.0")
+        {
+            await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.VersionNotSupported,
+                version.Length == 0
+                    ? "A2A-Version header missing (that means 0.3); this hub speaks A2A 1.0: send 'A2A-Version: 1.0'."
+                    : $"A2A version '{version}' is not supported; this hub speaks 1.0.",
+                "VERSION_NOT_SUPPORTED", SupportedVersions);
+            return;
+        }
+
+        if (envelope is null)
+        {
+            await RpcErrors.WriteAsync(context, 200, idJson, code, error!);
+            return;
+        }
+
+        var method = envelope.Method;
+        var decision = policy.Decide(caller, role, id, method);
+        if (!decision.Allowed)
+        {
+            metrics.PolicyDenied(id, method);
+            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayDenied, caller, id, AuditOutcome.Denied, new Dictionary<string, string>
+            {
+                ["method"] = method,
+                ["reason"] = decision.Reason,
+            }));
+            metrics.RelayCall(id, method, RelayOutcome.Denied, Stopwatch.GetElapsedTime(started));
+            await RpcErrors.WriteAsync(context, 403, idJson, RpcCodes.Forbidden, decision.Reason, "POLICY_DENIED");
+            return;
+        }
+
+        var agent = await agents.GetAsync(id, ct);
+        if (agent is null)
+        {
+            await RpcErrors.WriteAsync(context, 404, idJson, RpcCodes.Forbidden, $"No agent '{id}' is registered.", "AGENT_NOT_FOUND");
+            return;
+        }
+
+        if (A2AMethods.NamesTask(method))
+        {
+            // Another caller's task does not exist for this caller: the same answer as an unknown task.
+            if (envelope.TaskId is null || await owners.OwnerAsync(id, envelope.TaskId, ct) != caller)
+            {
+                await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.TaskNotFound, $"Task '{envelope.TaskId}' not found.", "TASK_NOT_FOUND");
+                return;
+            }
+        }
+        else if (envelope.TaskId is { } continued && await owners.OwnerAsync(id, continued, ct) is { } owner && owner != caller)
+        {
+            await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.TaskNotFound, $"Task '{continued}' not found.", "TASK_NOT_FOUND");
+            return;
+        }
+
+        if (envelope.PushUrl is { } webhook)
+        {
+            var refusal = UrlGuard.CheckSyntax(webhook, "The push notification URL", out var webhookUri) ??
+                await guard.CheckAsync(webhookUri!, ct);
+            if (refusal is not null)
+            {
+                await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.InvalidParams, refusal, "WEBHOOK_REFUSED");
+                return;
+            }
+        }
+
+        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(body));
+        try
+        {
+            // Fail closed: no durable record, no call.
+            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayCall, caller, id, AuditOutcome.Success, new Dictionary<string, string>
+            {
+                ["method"] = method,
+                ["task"] = envelope.TaskId ?? "",
+                ["request_sha256"] = bodyHash,
+                ["request_bytes"] = body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["rule"] = decision.Rule?.Id ?? "",
+            }));
+        }
+        catch (AuditUnavailableException)
+        {
+            await RpcErrors.WriteAsync(context, 503, idJson, RpcCodes.Internal, "The audit log could not record this call, so it was not made. Retry later.", "AUDIT_UNAVAILABLE");
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, agent.UpstreamUrl) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TryAddWithoutValidation("A2A-Version", "1.0");
+        if (context.Request.Headers["A2A-Extensions"] is { Count: > 0 } extensions)
+        {
+            request.Headers.TryAddWithoutValidation("A2A-Extensions", extensions.ToString());
+        }
+
+        request.Headers.Accept.ParseAdd(A2AMethods.IsStreaming(method) ? "text/event-stream" : "application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(caller, id, ct));
+
+        var outcome = RelayOutcome.Ok;
+        long responseBytes = 0;
+        var upstreamStarted = Stopwatch.GetTimestamp();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (!A2AMethods.IsStreaming(method))
+        {
+            timeout.CancelAfter(o.UpstreamTimeout);
+        }
+
+        try
+        {
+            using var response = await clients.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            metrics.UpstreamCall(id, Stopwatch.GetElapsedTime(upstreamStarted));
+            if (response.Content.Headers.ContentType?.MediaType == "text/event-stream" && response.IsSuccessStatusCode)
+            {
+                responseBytes = await StreamAsync(context, response, id, caller, owners, idJson, o, timeout, ct);
+            }
+            else
+            {
+                (outcome, responseBytes) = await AnswerAsync(context, response, id, caller, method, owners, idJson, o, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            outcome = RelayOutcome.Canceled; // the caller went away; the upstream call is canceled with it
+        }
+        catch (OperationCanceledException)
+        {
+            outcome = RelayOutcome.UpstreamError;
+            metrics.UpstreamError(id, "timeout");
+            await WriteIfNotStartedAsync(context, 504, idJson, $"Agent '{id}' did not answer within {o.UpstreamTimeout.TotalSeconds:0} s.", "UPSTREAM_TIMEOUT");
+        }
+        catch (HttpRequestException e)
+        {
+            outcome = RelayOutcome.UpstreamError;
+            metrics.UpstreamError(id, "unreachable");
+            await WriteIfNotStartedAsync(context, 502, idJson, $"Agent '{id}' could not be reached: {Describe(e)}", "UPSTREAM_UNREACHABLE");
+        }
+
+        metrics.RelayCall(id, method, outcome, Stopwatch.GetElapsedTime(started));
+        try
+        {
+            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayResult, caller, id,
+                outcome == RelayOutcome.Ok ? AuditOutcome.Success : AuditOutcome.Failure, new Dictionary<string, string>
+                {
+                    ["method"] = method,
+                    ["outcome"] = outcome,
+                    ["status"] = context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["latency_ms"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
+                    ["response_bytes"] = responseBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["request_sha256"] = bodyHash,
+                }));
+        }
+        catch (AuditUnavailableException e)
+        {
+            // The call already happened and its answer is on its way; its start is on record. Say so in the log.
+            LogOutcomeNotRecorded(loggers.CreateLogger("AgentHub.Relay"), e, id);
+        }
+    }
+
+    private static async Task<(string Outcome, long Bytes)> AnswerAsync(HttpContext context, HttpResponseMessage response, string agent,
+        string caller, string method, TaskOwners owners, string idJson, RelayOptions o, CancellationToken ct)
+    {
+        var bytes = await ReadLimitedAsync(response.Content, o.MaxResponseBytes, ct);
+        JsonNode? answer = null;
+        if (bytes is not null)
+        {
+            try
+            {
+                answer = JsonNode.Parse(bytes);
+            }
+            catch (JsonException)
+            {
+                answer = null;
+            }
+        }
+
+        if (answer is not JsonObject rpc || (rpc["result"] is null && rpc["error"] is null))
+        {
+            var why = bytes is null ? $"its answer exceeds {o.MaxResponseBytes} bytes" : $"HTTP {(int)response.StatusCode}, not a JSON-RPC response";
+            await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.InvalidAgentResponse, $"Agent '{agent}' sent an invalid answer ({why}).", "INVALID_AGENT_RESPONSE");
+            return (RelayOutcome.UpstreamError, bytes?.Length ?? 0);
+        }
+
+        if (rpc["result"] is JsonNode result)
+        {
+            await owners.RecordAsync(agent, TaskIds(result), caller, ct);
+            if (method == A2AMethods.ListTasks && result["tasks"] is JsonArray tasks)
+            {
+                // Only the caller's own tasks: the answer is rebuilt without the others.
+                var listed = tasks.OfType<JsonObject>().Select(t => t["id"]?.GetValue<string>()).OfType<string>().ToList();
+                var mine = await owners.OwnedAsync(agent, caller, listed, ct);
+                foreach (var task in tasks.OfType<JsonObject>().Where(t => t["id"]?.GetValue<string>() is not { } tid || !mine.Contains(tid)).ToList())
+                {
+                    tasks.Remove(task);
+                }
+
+                if (result["totalSize"] is not null)
+                {
+                    result["totalSize"] = tasks.Count;
+                }
+
+                bytes = Encoding.UTF8.GetBytes(rpc.ToJsonString());
+            }
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(bytes, ct);
+        return (RelayOutcome.Ok, bytes!.Length);
+    }
+
+    /// <summary>Relays an SSE stream event by event; each event is flushed as soon as it is complete.</summary>
+    private static async Task<long> StreamAsync(HttpContext context, HttpResponseMessage response, string agent, string caller,
+        TaskOwners owners, string idJson, RelayOptions o, CancellationTokenSource idle, CancellationToken ct)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await context.Response.StartAsync(ct);
+
+        await using var upstream = await response.Content.ReadAsStreamAsync(ct);
+        using var reader = new StreamReader(upstream, Encoding.UTF8);
+        var pending = new StringBuilder();
+        long total = 0;
+        while (true)
+        {
+            idle.CancelAfter(o.StreamIdleTimeout);
+            var line = await reader.ReadLineAsync(idle.Token);
+            if (line is null)
+            {
+                break;
+            }
+
+            if (line.Length > 0)
+            {
+                pending.Append(line).Append('\n');
+                if (pending.Length > o.MaxEventBytes)
+                {
+                    await context.Response.Body.WriteAsync(RpcErrors.Event(idJson, RpcCodes.InvalidAgentResponse,
+                        $"Agent '{agent}' sent an event larger than {o.MaxEventBytes} bytes; the stream was ended."), ct);
+                    await context.Response.Body.FlushAsync(ct);
+                    break;
+                }
+
+                continue;
+            }
+
+            if (pending.Length == 0)
+            {
+                continue;
+            }
+
+            pending.Append('\n');
+            var text = pending.ToString();
+            pending.Clear();
+            await owners.RecordAsync(agent, EventTaskIds(text), caller, ct);
+            var bytes = Encoding.UTF8.GetBytes(text);
+            total += bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, ct);
+            await context.Response.Body.FlushAsync(ct);
+        }
+
+        return total;
+    }
+
+    private static List<string> EventTaskIds(string sseEvent)
+    {
+        var ids = new List<string>();
+        foreach (var line in sseEvent.Split('\n'))
+        {
+            if (!line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (JsonNode.Parse(line[5..]) is JsonObject rpc && rpc["result"] is JsonNode result)
+                {
+                    ids.AddRange(TaskIds(result));
+                }
+            }
+            catch (JsonException)
+            {
+                // Not JSON: relayed as is, nothing to learn from it.
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>Task ids in an A2A result: a Task, <c>{task}</c>, a Message's taskId, status/artifact updates.</summary>
+    private static List<string> TaskIds(JsonNode result)
+    {
+        var ids = new List<string>();
+        if (result is not JsonObject o)
+        {
+            return ids;
+        }
+
+        if (o["status"] is not null && Str(o["id"]) is { } taskId)
+        {
+            ids.Add(taskId);
+        }
+
+        foreach (var key in new[] { "task", "statusUpdate", "artifactUpdate", "message" })
+        {
+            if (o[key] is JsonObject inner)
+            {
+                if (key == "task" && Str(inner["id"]) is { } t)
+                {
+                    ids.Add(t);
+                }
+
+                if (Str(inner["taskId"]) is { } tid)
+                {
+                    ids.Add(tid);
+                }
+            }
+        }
+
+        if (Str(o["taskId"]) is { } direct)
+        {
+            ids.Add(direct);
+        }
+
+        return ids;
+
+        static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task<byte[]?> ReadLimitedAsync(HttpContent content, long limit, CancellationToken ct)
+    {
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Task WriteIfNotStartedAsync(HttpContext context, int status, string idJson, string message, string reason) =>
+        context.Response.HasStarted
+            ? context.Response.Body.WriteAsync(RpcErrors.Event(idJson, RpcCodes.Internal, message)).AsTask()
+            : RpcErrors.WriteAsync(context, status, idJson, RpcCodes.Internal, message, reason);
+
+    private static string Describe(HttpRequestException e) => e.InnerException switch
+    {
+        UrlRefusedException refused => refused.Message,
+        System.Net.Sockets.SocketException socket => socket.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
+            ? "connection refused"
+            : socket.Message,
+        _ => e.HttpRequestError == HttpRequestError.ConnectionError ? "connection failed" : e.Message,
+    };
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "The outcome of a call to agent {Agent} could not be written to the audit log")]
+    private static partial void LogOutcomeNotRecorded(ILogger logger, Exception exception, string agent);
+}

@@ -1,0 +1,51 @@
+using System.Text;
+using System.Text.Json;
+
+namespace AgentHub.Relay;
+
+/// <summary>Writes JSON-RPC error answers (A2A: errors travel with HTTP 200 unless the HTTP layer itself refused).</summary>
+internal static class RpcErrors
+{
+    public static Task WriteAsync(HttpContext context, int httpStatus, string idJson, int code, string message, string? reason = null, object? extra = null)
+    {
+        context.Response.StatusCode = httpStatus;
+        context.Response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WritePropertyName("id");
+            writer.WriteRawValue(idJson);
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", code);
+            writer.WriteString("message", message);
+            if (reason is not null)
+            {
+                // A2A: error.data is a list of typed details; ErrorInfo carries a machine-readable reason.
+                writer.WriteStartArray("data");
+                writer.WriteStartObject();
+                writer.WriteString("@type", "type.googleapis.com/google.rpc.ErrorInfo");
+                writer.WriteString("reason", reason);
+                writer.WriteString("domain", "agenthub");
+                if (extra is string[] versions)
+                {
+                    writer.WriteStartObject("metadata");
+                    writer.WriteString("supportedVersions", string.Join(',', versions));
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
+    }
+
+    public static byte[] Event(string idJson, int code, string message) =>
+        Encoding.UTF8.GetBytes($"data: {{\"jsonrpc\":\"2.0\",\"id\":{idJson},\"error\":{{\"code\":{code},\"message\":{JsonSerializer.Serialize(message, HubJsonContext.Default.String)}}}}}\n\n");
+}
