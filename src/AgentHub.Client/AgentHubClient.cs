@@ -139,6 +139,68 @@ public sealed class AgentHubClient
         return lines;
     }
 
+    /// <summary>
+    /// Sends a text message to an agent through the hub (<c>POST /a2a/{agent}</c>, A2A v1.0 <c>SendMessage</c>) and
+    /// returns the JSON-RPC <c>result</c> (a <c>{"task":…}</c> or <c>{"message":…}</c>). A JSON-RPC error becomes an
+    /// <see cref="AgentHubException"/> with its message.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement> SendMessageAsync(string agent, string text, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        using var body = new MemoryStream();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(body))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WriteString("id", Guid.NewGuid().ToString());
+            writer.WriteString("method", "SendMessage");
+            writer.WriteStartObject("params");
+            writer.WriteStartObject("message");
+            writer.WriteString("messageId", Guid.NewGuid().ToString());
+            writer.WriteString("role", "ROLE_USER");
+            writer.WriteStartArray("parts");
+            writer.WriteStartObject();
+            writer.WriteString("text", text);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "a2a/" + Uri.EscapeDataString(agent))
+        {
+            Content = new ByteArrayContent(body.ToArray()),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("A2A-Version", "1.0");
+        using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
+        var text2 = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        System.Text.Json.JsonElement root;
+        try
+        {
+            root = System.Text.Json.JsonDocument.Parse(text2).RootElement.Clone();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new AgentHubException($"{(int)response.StatusCode}: the hub's answer is not JSON.");
+        }
+
+        if (root.TryGetProperty("error", out var error))
+        {
+            var message = error.TryGetProperty("message", out var m) ? m.GetString() : null;
+            throw new AgentHubException($"{(int)response.StatusCode} JSON-RPC error {(error.TryGetProperty("code", out var c) ? c.GetRawText() : "?")}: {message}");
+        }
+
+        if (!response.IsSuccessStatusCode || !root.TryGetProperty("result", out var result))
+        {
+            var problem = root.TryGetProperty("detail", out var d) ? d.GetString() : null;
+            throw new AgentHubException($"{(int)response.StatusCode}: {problem ?? "the hub refused the call"}");
+        }
+
+        return result;
+    }
+
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode)

@@ -1,5 +1,6 @@
 using AgentHub.Agents;
 using AgentHub.Audit;
+using AgentHub.Demo;
 using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Policy;
@@ -69,6 +70,7 @@ internal static partial class HubApp
         app.MapAgents();
         app.MapPolicies();
         app.MapRelay();
+        app.MapDemo();
         return app;
     }
 

@@ -29,6 +29,7 @@ internal static class HubCli
         root.Subcommands.Add(KeysCommands.Principals());
         root.Subcommands.Add(KeysCommands.WhoAmI());
         root.Subcommands.Add(AuditCommands.Audit());
+        root.Subcommands.Add(CallCommand.Call());
         root.Subcommands.Add(AgentsCommands.Agents());
         root.Subcommands.Add(PolicyCommands.Policy());
         return root;

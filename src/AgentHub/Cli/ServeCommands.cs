@@ -39,12 +39,16 @@ internal static class ServeCommands
         };
         var tlsCert = new Option<FileInfo?>("--tls-cert") { Description = "PEM certificate: serve HTTPS only (TLS 1.2/1.3)", HelpName = "PEM" };
         var tlsKey = new Option<FileInfo?>("--tls-key") { Description = "PEM private key for --tls-cert", HelpName = "PEM" };
+        var demo = new Option<bool>("--demo")
+        {
+            Description = "Also run a built-in echo agent, registered as 'echo', that the bootstrap admin may call (lets the hub reach 127.0.0.1)",
+        };
         var logFormat = new Option<string?>("--log-format") { Description = "Console log format [default: plain]", HelpName = "plain|json" };
         logFormat.AcceptOnlyFromAmong("plain", "json");
 
         var command = new Command("serve", "Run the hub. First start creates DATA/master.key and DATA/bootstrap-admin.key (mode 0600).")
         {
-            Data, Database, urls, metricsUrls, tlsCert, tlsKey, logFormat, Config,
+            Data, Database, urls, metricsUrls, tlsCert, tlsKey, logFormat, Config, demo,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -52,6 +56,14 @@ internal static class ServeCommands
             Put(settings, "Tls:Cert", result.GetValue(tlsCert)?.FullName);
             Put(settings, "Tls:Key", result.GetValue(tlsKey)?.FullName);
             Put(settings, "Logging:Format", result.GetValue(logFormat));
+            if (result.GetValue(demo))
+            {
+                settings["Demo:Enabled"] = "true";
+                // The demo agent lives in this process: the hub must be allowed to reach its own loopback address.
+                settings["Agents:AllowedHosts:100"] = "127.0.0.1";
+                settings["Agents:AllowedHosts:101"] = "localhost";
+                settings["Agents:AllowedHosts:102"] = "::1";
+            }
             if (result.GetValue(metricsUrls) is { } metrics)
             {
                 settings["Metrics:Urls"] = metrics; // may be empty: no metrics listener

@@ -34,10 +34,49 @@ internal static partial class RelayEndpoint
 
     internal static async Task HandleAsync(string id, HttpContext context, ClaimsPrincipal user, PolicyEngine policy,
         IAgentStore agents, TaskOwners owners, AuditLog audit, HubTokens tokens, IHttpClientFactory clients, UrlGuard guard,
-        HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers)
+        ConcurrencyGate gate, HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers)
+    {
+        var o = options.Value;
+        var callerKey = "caller:" + user.PrincipalId();
+        var agentKey = "agent:" + id;
+        if (!gate.TryEnter(callerKey, o.MaxConcurrentPerCaller))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            metrics.RateLimited("relay_caller_concurrency");
+            await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight for this caller (limit {o.MaxConcurrentPerCaller}).", "CALLER_CONCURRENCY");
+            return;
+        }
+
+        try
+        {
+            if (!gate.TryEnter(agentKey, o.MaxConcurrentPerAgent))
+            {
+                context.Response.Headers.RetryAfter = "1";
+                metrics.RateLimited("relay_agent_concurrency");
+                await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight to agent '{id}' (limit {o.MaxConcurrentPerAgent}).", "AGENT_CONCURRENCY");
+                return;
+            }
+
+            try
+            {
+                await RelayAsync(id, context, user, policy, agents, owners, audit, tokens, clients, guard, metrics, o, loggers);
+            }
+            finally
+            {
+                gate.Exit(agentKey);
+            }
+        }
+        finally
+        {
+            gate.Exit(callerKey);
+        }
+    }
+
+    private static async Task RelayAsync(string id, HttpContext context, ClaimsPrincipal user, PolicyEngine policy,
+        IAgentStore agents, TaskOwners owners, AuditLog audit, HubTokens tokens, IHttpClientFactory clients, UrlGuard guard,
+        HubMetrics metrics, RelayOptions o, ILoggerFactory loggers)
     {
         var started = Stopwatch.GetTimestamp();
-        var o = options.Value;
         var caller = user.PrincipalId();
         var role = user.FindFirstValue(HubClaims.Role);
         var ct = context.RequestAborted;

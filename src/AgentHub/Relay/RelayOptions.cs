@@ -19,6 +19,14 @@ internal sealed class RelayOptions
     [Range(1024, 1L << 30)]
     public int MaxEventBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Calls one caller may have in flight through this instance (429 beyond).</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentPerCaller { get; set; } = 64;
+
+    /// <summary>Calls one agent may have in flight through this instance (429 beyond).</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentPerAgent { get; set; } = 256;
+
     /// <summary>Time to connect to an upstream.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);

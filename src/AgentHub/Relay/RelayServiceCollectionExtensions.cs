@@ -9,6 +9,7 @@ internal static class RelayServiceCollectionExtensions
     {
         services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TaskOwners>();
+        services.AddSingleton<ConcurrencyGate>();
         services.AddSingleton<HubTokens>();
         // Pooled connections to agents: no redirects, no cookies, no proxy, connect only where the SSRF guard allows.
         services.AddHttpClient(RelayEndpoint.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)

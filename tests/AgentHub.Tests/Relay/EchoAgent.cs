@@ -27,6 +27,11 @@ public sealed class EchoAgent : IAsyncDisposable
 
     public ConcurrentQueue<IHeaderDictionary> Requests { get; } = new();
 
+    /// <summary>Set when a call with the text "hold" arrives; that call waits for <see cref="Release"/>.</summary>
+    public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Uri Url => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/a2a");
 
     public static async Task<EchoAgent> StartAsync()
@@ -48,6 +53,12 @@ public sealed class EchoAgent : IAsyncDisposable
         var id = request["id"]!.ToJsonString();
         var p = request["params"] as JsonObject ?? [];
         var text = p["message"]?["parts"]?[0]?["text"]?.GetValue<string>() ?? "";
+        if (text == "hold")
+        {
+            Held.TrySetResult();
+            await Release.Task.WaitAsync(context.RequestAborted);
+        }
+
         if (text == "garble")
         {
             await context.Response.WriteAsync("<html>oops</html>");

@@ -218,6 +218,42 @@ public sealed class RelayTests
         Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Calls_over_the_callers_concurrency_limit_get_429_and_the_slot_frees_when_a_call_ends()
+    {
+        await using var setup = await Setup.StartAsync(Db.Sqlite, new Dictionary<string, string?> { ["Relay:MaxConcurrentPerCaller"] = "1" });
+        var alice = await setup.CallerAsync("alice", allow: true);
+        var bob = await setup.CallerAsync("bob", allow: true);
+
+        var held = setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"hold"}]}}""");
+        await setup.Upstream.Held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        using var refused = await setup.SendAsync(alice.Key, Rpc("SendMessage", """{"message":{"messageId":"m2","role":"ROLE_USER","parts":[{"text":"x"}]}}"""));
+        var (bobStatus, _) = await setup.CallAsync(bob.Key, "SendMessage", """{"message":{"messageId":"m3","role":"ROLE_USER","parts":[{"text":"x"}]}}""");
+        setup.Upstream.Release.TrySetResult();
+        var (heldStatus, _) = await held;
+        var (afterStatus, _) = await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m4","role":"ROLE_USER","parts":[{"text":"x"}]}}""");
+
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        Assert.Contains("Too many calls in flight for this caller", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, bobStatus);
+        Assert.Equal(HttpStatusCode.OK, heldStatus);
+        Assert.Equal(HttpStatusCode.OK, afterStatus);
+    }
+
+    [Fact]
+    public async Task Oversized_request_body_is_refused_before_anything_is_forwarded()
+    {
+        await using var setup = await Setup.StartAsync(Db.Sqlite, new Dictionary<string, string?> { ["Relay:MaxRequestBytes"] = "2048" });
+        var alice = await setup.CallerAsync("alice", allow: true);
+
+        var (status, body) = await setup.CallAsync(alice.Key, "SendMessage", "{\"message\":{\"messageId\":\"m1\",\"role\":\"ROLE_USER\",\"parts\":[{\"text\":\"" + new string('x', 4096) + "\"}]}}");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal(-32600, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Empty(setup.Upstream.Requests);
+    }
+
     internal static string Rpc(string method, string @params) => "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"" + method + "\",\"params\":" + @params + "}";
 
     internal sealed class Setup : IAsyncDisposable
@@ -235,10 +271,11 @@ public sealed class RelayTests
 
         public HttpClient Admin { get; }
 
-        public static async Task<Setup> StartAsync(Db db)
+        public static async Task<Setup> StartAsync(Db db, Dictionary<string, string?>? settings = null)
         {
             var upstream = await EchoAgent.StartAsync();
-            var hub = await HubTestHost.StartAsync(db, new Dictionary<string, string?> { ["Agents:AllowedHosts:0"] = "127.0.0.1" });
+            var all = new Dictionary<string, string?>(settings ?? []) { ["Agents:AllowedHosts:0"] = "127.0.0.1" };
+            var hub = await HubTestHost.StartAsync(db, all);
             var setup = new Setup(hub, upstream);
             await setup.RegisterAsync(Agent, upstream.Url);
             return setup;
