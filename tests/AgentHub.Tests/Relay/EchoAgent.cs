@@ -32,6 +32,9 @@ public sealed class EchoAgent : IAsyncDisposable
 
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Set when a held call was canceled from the hub's side (the caller went away, or a timeout).</summary>
+    public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Uri Url => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/a2a");
 
     public static async Task<EchoAgent> StartAsync()
@@ -56,7 +59,22 @@ public sealed class EchoAgent : IAsyncDisposable
         if (text == "hold")
         {
             Held.TrySetResult();
-            await Release.Task.WaitAsync(context.RequestAborted);
+            try
+            {
+                await Release.Task.WaitAsync(context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                Aborted.TrySetResult();
+                throw;
+            }
+        }
+
+        if (text == "huge")
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"message\":{{\"messageId\":\"x\",\"role\":\"ROLE_AGENT\",\"parts\":[{{\"text\":\"{new string('x', 100_000)}\"}}]}}}}}}");
+            return;
         }
 
         if (text == "garble")

@@ -40,10 +40,12 @@ public sealed class RelayTests
         Assert.False(string.IsNullOrEmpty(claims.GetProperty("jti").GetString()));
     }
 
-    [Fact]
-    public async Task Call_without_an_allow_rule_is_refused_with_403_naming_what_is_missing_and_audited()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Call_without_an_allow_rule_is_refused_with_403_naming_what_is_missing_and_audited(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var bob = await setup.CallerAsync("bob", allow: false);
 
         var (status, body) = await setup.CallAsync(bob.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"hi"}]}}""");
@@ -94,10 +96,12 @@ public sealed class RelayTests
         Assert.Empty(setup.Upstream.Requests);
     }
 
-    [Fact]
-    public async Task Streaming_events_arrive_in_order_as_server_sent_events()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Streaming_events_arrive_in_order_as_server_sent_events(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var alice = await setup.CallerAsync("alice", allow: true);
 
         using var response = await setup.SendAsync(alice.Key, Rpc("SendStreamingMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"stream me"}]}}"""));
@@ -141,10 +145,12 @@ public sealed class RelayTests
         Assert.Equal(4, setup.Upstream.Requests.Count); // SendMessage, alice's GetTask and both ListTasks reached the agent; no refusal did
     }
 
-    [Fact]
-    public async Task Unreachable_and_garbling_agents_get_clear_errors()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Unreachable_and_garbling_agents_get_clear_errors(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var alice = await setup.CallerAsync("alice", allow: true);
 
         var (garbledStatus, garbled) = await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"garble"}]}}""");
@@ -161,10 +167,12 @@ public sealed class RelayTests
         Assert.Contains("could not be reached", down.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Push_webhook_aimed_at_the_metadata_address_is_refused()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Push_webhook_aimed_at_the_metadata_address_is_refused(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var alice = await setup.CallerAsync("alice", allow: true);
         var (_, sent) = await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"x"}]}}""");
         var taskId = sent.RootElement.GetProperty("result").GetProperty("task").GetProperty("id").GetString()!;
@@ -178,10 +186,12 @@ public sealed class RelayTests
         Assert.Equal(before, setup.Upstream.Requests.Count);
     }
 
-    [Fact]
-    public async Task Each_call_is_audited_with_a_body_hash_and_never_the_body()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Each_call_is_audited_with_a_body_hash_and_never_the_body(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var alice = await setup.CallerAsync("alice", allow: true);
 
         await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"confidential-words"}]}}""");
@@ -193,10 +203,12 @@ public sealed class RelayTests
         Assert.DoesNotContain("confidential-words", await setup.Admin.GetStringAsync("/api/v1/audit/export"), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Deleting_an_agent_stops_its_traffic_at_once()
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Deleting_an_agent_stops_its_traffic_at_once(Db db)
     {
-        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        await using var setup = await Setup.StartAsync(db);
         var alice = await setup.CallerAsync("alice", allow: true);
         await setup.Hub.AdminClient().DeleteAgentAsync(Agent);
 
@@ -252,6 +264,54 @@ public sealed class RelayTests
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal(-32600, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Empty(setup.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Huge_and_never_ending_answers_are_bounded()
+    {
+        await using var setup = await Setup.StartAsync(Db.Sqlite, new Dictionary<string, string?>
+        {
+            ["Relay:MaxResponseBytes"] = "4096",
+            ["Relay:UpstreamTimeout"] = "00:00:01",
+        });
+        var alice = await setup.CallerAsync("alice", allow: true);
+
+        var (hugeStatus, huge) = await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"huge"}]}}""");
+        var (slowStatus, slow) = await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m2","role":"ROLE_USER","parts":[{"text":"hold"}]}}""");
+
+        Assert.Equal(HttpStatusCode.OK, hugeStatus);
+        Assert.Equal(-32006, huge.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Contains("exceeds 4096 bytes", huge.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, slowStatus);
+        Assert.Contains("did not answer within 1 s", slow.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        await setup.Upstream.Aborted.Task.WaitAsync(TimeSpan.FromSeconds(30)); // and the upstream call was canceled
+    }
+
+    [Fact]
+    public async Task A_caller_that_goes_away_cancels_the_upstream_call()
+    {
+        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        var alice = await setup.CallerAsync("alice", allow: true);
+        using var cts = new CancellationTokenSource();
+
+        var call = setup.Hub.Http(alice.Key).SendAsync(new HttpRequestMessage(HttpMethod.Post, "/a2a/echo")
+        {
+            Content = new StringContent(Rpc("SendStreamingMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"hold"}]}}"""), Encoding.UTF8, "application/json"),
+            Headers = { { "A2A-Version", "1.0" } },
+        }, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        await setup.Upstream.Held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cts.CancelAsync();
+
+        // What the departed caller's client sees does not matter; what matters is that the agent's call was canceled.
+        await setup.Upstream.Aborted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            (await call).Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+            // The client side of a canceled call.
+        }
     }
 
     internal static string Rpc(string method, string @params) => "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"" + method + "\",\"params\":" + @params + "}";
