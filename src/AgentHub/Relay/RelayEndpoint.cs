@@ -195,6 +195,8 @@ internal static partial class RelayEndpoint
 
         var outcome = RelayOutcome.Ok;
         long responseBytes = 0;
+        // SHA-256 of the answer as relayed (every event of a stream), so the record can be matched to what was seen.
+        using var responseHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var upstreamStarted = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (!A2AMethods.IsStreaming(method))
@@ -208,11 +210,11 @@ internal static partial class RelayEndpoint
             metrics.UpstreamCall(id, Stopwatch.GetElapsedTime(upstreamStarted));
             if (response.Content.Headers.ContentType?.MediaType == "text/event-stream" && response.IsSuccessStatusCode)
             {
-                responseBytes = await StreamAsync(context, response, id, caller, owners, idJson, o, timeout, ct);
+                responseBytes = await StreamAsync(context, response, id, caller, owners, idJson, o, timeout, responseHash, ct);
             }
             else
             {
-                (outcome, responseBytes) = await AnswerAsync(context, response, id, caller, method, owners, idJson, o, timeout.Token);
+                (outcome, responseBytes) = await AnswerAsync(context, response, id, caller, method, owners, idJson, o, responseHash, timeout.Token);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -243,6 +245,7 @@ internal static partial class RelayEndpoint
                     ["status"] = context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["latency_ms"] = Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
                     ["response_bytes"] = responseBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["response_sha256"] = Convert.ToHexStringLower(responseHash.GetHashAndReset()),
                     ["request_sha256"] = bodyHash,
                 }));
         }
@@ -254,7 +257,7 @@ internal static partial class RelayEndpoint
     }
 
     private static async Task<(string Outcome, long Bytes)> AnswerAsync(HttpContext context, HttpResponseMessage response, string agent,
-        string caller, string method, TaskOwners owners, string idJson, RelayOptions o, CancellationToken ct)
+        string caller, string method, TaskOwners owners, string idJson, RelayOptions o, IncrementalHash hash, CancellationToken ct)
     {
         var bytes = await ReadLimitedAsync(response.Content, o.MaxResponseBytes, ct);
         JsonNode? answer = null;
@@ -301,13 +304,14 @@ internal static partial class RelayEndpoint
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
+        hash.AppendData(bytes!);
         await context.Response.Body.WriteAsync(bytes, ct);
         return (RelayOutcome.Ok, bytes!.Length);
     }
 
     /// <summary>Relays an SSE stream event by event; each event is flushed as soon as it is complete.</summary>
     private static async Task<long> StreamAsync(HttpContext context, HttpResponseMessage response, string agent, string caller,
-        TaskOwners owners, string idJson, RelayOptions o, CancellationTokenSource idle, CancellationToken ct)
+        TaskOwners owners, string idJson, RelayOptions o, CancellationTokenSource idle, IncrementalHash hash, CancellationToken ct)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/event-stream";
@@ -353,6 +357,7 @@ internal static partial class RelayEndpoint
             await owners.RecordAsync(agent, EventTaskIds(text), caller, ct);
             var bytes = Encoding.UTF8.GetBytes(text);
             total += bytes.Length;
+            hash.AppendData(bytes);
             await context.Response.Body.WriteAsync(bytes, ct);
             await context.Response.Body.FlushAsync(ct);
         }

@@ -200,6 +200,7 @@ public sealed class RelayTests
         Assert.Contains("\"type\":\"relay.call\"", records, StringComparison.Ordinal);
         Assert.Contains("\"type\":\"relay.result\"", records, StringComparison.Ordinal);
         Assert.Contains("request_sha256", records, StringComparison.Ordinal);
+        Assert.Contains("response_sha256", records, StringComparison.Ordinal);
         Assert.DoesNotContain("confidential-words", await setup.Admin.GetStringAsync("/api/v1/audit/export"), StringComparison.Ordinal);
     }
 
