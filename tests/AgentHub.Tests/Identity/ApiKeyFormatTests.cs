@@ -6,6 +6,7 @@ namespace AgentHub.Tests.Identity;
 public sealed class ApiKeyFormatTests
 {
     private const string Id = "abcdefghijkmnp27";
+    // A made-up 43-character base64url secret ("foobar-baz-quux-corge-grault----") for the format tables; not a key.
     private const string Secret = "Zm9vYmFyLWJhei1xdXV4LWNvcmdlLWdyYXVsdC0tLS0";
     private const string Valid = $"ahk_{Id}_{Secret}";
 
