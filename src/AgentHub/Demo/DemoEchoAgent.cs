@@ -26,7 +26,8 @@ internal static partial class DemoEchoAgent
         }
 
         // Anonymous at the HTTP layer on purpose: the handler checks the hub's JWT itself, as any agent behind the hub would.
-        app.MapPost("/demo/echo", HandleAsync).AllowAnonymous().DisableRateLimiting().WithTags("Demo");
+        app.MapPost("/demo/echo", HandleAsync).AllowAnonymous().DisableRateLimiting().WithTags("Demo")
+            .WithMetadata(new OwnAuthenticationMetadata());
         app.Lifetime.ApplicationStarted.Register(() => _ = RegisterAsync(app));
         return app;
     }

@@ -31,6 +31,12 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<OwnAuthenticationMetadata>() is not null)
+        {
+            // The endpoint checks its caller itself (e.g. the demo agent checks the hub's JWT): no API key is expected.
+            return AuthenticateResult.NoResult();
+        }
+
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
@@ -131,3 +137,6 @@ internal static class ClaimsPrincipalExtensions
 
     public static bool IsAdmin(this ClaimsPrincipal user) => user.IsInRole(Roles.Admin);
 }
+
+/// <summary>Marks an anonymous endpoint that authenticates its callers itself, so the API-key handler stays out of it.</summary>
+internal sealed class OwnAuthenticationMetadata;

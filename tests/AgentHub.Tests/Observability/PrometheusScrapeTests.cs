@@ -9,8 +9,8 @@ using AgentHub.Tests.Infrastructure;
 namespace AgentHub.Tests.Observability;
 
 /// <summary>
-/// A real Prometheus server scrapes a real hub over loopback. The relay does not exist yet, so the counter read back
-/// through Prometheus's query API is <c>agenthub_auth_failures_total</c>; the dashboard's queries run against the same
+/// A real Prometheus server scrapes a real hub (with its demo echo agent) over loopback; the relay-call counter and the
+/// auth-failure counter are read back through Prometheus's query API; the dashboard's queries run against the same
 /// server, so a PromQL syntax error there fails here.
 /// </summary>
 public sealed class PrometheusScrapeTests : IDisposable
@@ -21,7 +21,11 @@ public sealed class PrometheusScrapeTests : IDisposable
     [Fact]
     public async Task Prometheus_scrapes_the_metrics_listener_and_answers_a_query_on_a_hub_counter()
     {
-        await using var hub = await HubProcess.StartAsync(Path.Combine(_dir.Path, "data"));
+        var data = Path.Combine(_dir.Path, "data");
+        await using var hub = await HubProcess.StartAsync(data, ["--demo"]);
+        await hub.WaitForOutputAsync("Demo: agent 'echo' is registered");
+        var admin = (await File.ReadAllTextAsync(Path.Combine(data, "bootstrap-admin.key"))).Trim();
+        TestArtifacts.Secret(admin);
         var target = await hub.MetricsUrlAsync();
         await using var prometheus = await PrometheusServer.StartAsync(_dir.Path, target);
 
@@ -34,13 +38,22 @@ public sealed class PrometheusScrapeTests : IDisposable
             Assert.Equal(HttpStatusCode.Unauthorized, (await main.SendAsync(request)).StatusCode);
         }
 
+        const int Calls = 2;
+        for (var i = 0; i < Calls; i++)
+        {
+            var reply = await AgentHub.Client.AgentHubClient.Create(hub.Url, admin).SendMessageAsync("echo", "metrics");
+            Assert.Equal("metrics", reply.GetProperty("message").GetProperty("parts")[0].GetProperty("text").GetString());
+        }
+
+        Assert.Equal(Calls, await prometheus.WaitForValueAsync(
+            "agenthub_relay_calls_total{job=\"agenthub\",agent=\"echo\",method=\"SendMessage\",outcome=\"ok\"}", v => v >= Calls));
         var value = await prometheus.WaitForValueAsync("agenthub_auth_failures_total{job=\"agenthub\",reason=\"malformed\"}", v => v >= Failures);
         Assert.Equal(Failures, value);
         Assert.Equal(1, await prometheus.WaitForValueAsync("up{job=\"agenthub\"}", v => v == 1));
         Assert.True(await prometheus.WaitForValueAsync(
             "sum(agenthub_http_requests_total{job=\"agenthub\",route=\"/api/v1/me\",status=\"401\"})", v => v >= Failures) >= Failures);
 
-        // Every dashboard query is valid PromQL for this server (it may return nothing: the relay is not there yet).
+        // Every dashboard query is valid PromQL for this server.
         foreach (var expr in DeployFiles.DashboardExpressions())
         {
             var query = expr.Replace("$__rate_interval", "1m", StringComparison.Ordinal).Replace("$__range", "5m", StringComparison.Ordinal);
