@@ -86,15 +86,7 @@ internal static class AgentsCommands
         var list = new Command("list", "List agents, optionally filtered.") { skill, tag, query };
         list.SetAction((result, ct) => HubConnection.RunAsync(result, async (client, output) =>
         {
-            var all = new List<AgentInfo>();
-            string? after = null;
-            do
-            {
-                var page = await client.ListAgentsAsync(result.GetValue(skill), result.GetValue(tag), result.GetValue(query), after, 200, ct);
-                all.AddRange(page.Items);
-                after = page.Next;
-            }
-            while (after is not null);
+            var all = await HubConnection.AllPagesAsync(after => client.ListAgentsAsync(result.GetValue(skill), result.GetValue(tag), result.GetValue(query), after, 200, ct));
 
             if (result.GetValue(HubConnection.Json))
             {

@@ -90,6 +90,22 @@ internal static class HubConnection
         }
     }
 
+    /// <summary>Follows the <c>next</c> cursors of a paged list to the end (the CLI prints whole lists).</summary>
+    public static async Task<List<T>> AllPagesAsync<T>(Func<string?, Task<Page<T>>> page)
+    {
+        var all = new List<T>();
+        string? after = null;
+        do
+        {
+            var current = await page(after);
+            all.AddRange(current.Items);
+            after = current.Next;
+        }
+        while (after is not null);
+
+        return all;
+    }
+
     public static string ToJson<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Serialize(value, type);
 }

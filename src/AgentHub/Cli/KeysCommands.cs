@@ -47,15 +47,7 @@ internal static class KeysCommands
         var list = new Command("list", "List API keys (admins: all keys; others: their own).") { filter };
         list.SetAction((result, ct) => HubConnection.RunAsync(result, async (client, output) =>
         {
-            var all = new List<ApiKeyInfo>();
-            string? after = null;
-            do
-            {
-                var page = await client.ListKeysAsync(result.GetValue(filter), after, 200, ct);
-                all.AddRange(page.Items);
-                after = page.Next;
-            }
-            while (after is not null);
+            var all = await HubConnection.AllPagesAsync(after => client.ListKeysAsync(result.GetValue(filter), after, 200, ct));
 
             if (result.GetValue(HubConnection.Json))
             {
@@ -124,15 +116,7 @@ internal static class KeysCommands
         var list = new Command("list", "List principals and how many active keys each holds.");
         list.SetAction((result, ct) => HubConnection.RunAsync(result, async (client, output) =>
         {
-            var all = new List<PrincipalInfo>();
-            string? after = null;
-            do
-            {
-                var page = await client.ListPrincipalsAsync(after, 200, ct);
-                all.AddRange(page.Items);
-                after = page.Next;
-            }
-            while (after is not null);
+            var all = await HubConnection.AllPagesAsync(after => client.ListPrincipalsAsync(after, 200, ct));
 
             if (result.GetValue(HubConnection.Json))
             {

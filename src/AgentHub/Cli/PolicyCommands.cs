@@ -54,15 +54,7 @@ internal static class PolicyCommands
         var command = new Command("list", "List the policy rules.") { caller, agent };
         command.SetAction((result, ct) => HubConnection.RunAsync(result, async (client, output) =>
         {
-            var all = new List<PolicyRuleInfo>();
-            string? after = null;
-            do
-            {
-                var page = await client.ListPoliciesAsync(result.GetValue(caller), result.GetValue(agent), after, 200, ct);
-                all.AddRange(page.Items);
-                after = page.Next;
-            }
-            while (after is not null);
+            var all = await HubConnection.AllPagesAsync(after => client.ListPoliciesAsync(result.GetValue(caller), result.GetValue(agent), after, 200, ct));
 
             if (result.GetValue(HubConnection.Json))
             {
