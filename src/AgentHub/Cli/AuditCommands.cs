@@ -9,7 +9,7 @@ internal static class AuditCommands
 {
     public static Command Audit()
     {
-        var audit = new Command("audit", "Verify, export and query the tamper-evident audit log.");
+        var audit = new Command("audit", "Verify and export the tamper-evident audit log (query it with GET /api/v1/audit).");
 
         var data = new Option<string?>("--data") { Description = "Data directory of the hub (SQLite database and DATA/audit/checkpoints) [default: ./data]", HelpName = "DIR" };
         var database = new Option<string?>("--database") { Description = "PostgreSQL connection string; checkpoints are still read from --data when given", HelpName = "CONN" };
