@@ -72,7 +72,7 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
     /// <summary>Advisory lock key for registry changes, so two instances cannot register one id at once.</summary>
     private const long RegistryLock = 0x4167_656E_7452_6567; // "AgentReg"
 
-    private static readonly string[] ChildTables = ["agent_skills", "agent_tags", "agent_versions"];
+    private static readonly string[] ChildTables = ["agent_skills", "agent_tags", "agent_versions", "agent_keys"];
 
     private const string Columns = """
         id, version, name, description, card_version, skills, card_url, upstream_url, health, last_checked_at,

@@ -278,6 +278,53 @@ internal static class Migrations
                 );
                 CREATE INDEX ix_task_owners_owner ON task_owners(agent_id, owner);
                 """),
+        new(6, "signatures: agent keys, replay cache, card signature results",
+            Sqlite: """
+                CREATE TABLE agent_keys (
+                    kid TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    algorithm TEXT NOT NULL,
+                    public_jwk TEXT NULL,
+                    secret BLOB NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE INDEX ix_agent_keys_agent ON agent_keys(agent_id);
+                CREATE TABLE signature_nonces (
+                    key_id TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (key_id, nonce)
+                );
+                CREATE INDEX ix_signature_nonces_expires ON signature_nonces(expires_at);
+                ALTER TABLE agents ADD COLUMN require_signature INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE agent_versions ADD COLUMN card_signature TEXT NOT NULL DEFAULT 'unsigned';
+                ALTER TABLE agent_versions ADD COLUMN card_signature_detail TEXT NULL;
+                ALTER TABLE agent_versions ADD COLUMN card_keys TEXT NULL;
+                """,
+            Postgres: """
+                CREATE TABLE agent_keys (
+                    kid TEXT PRIMARY KEY,
+                    agent_id TEXT NOT NULL REFERENCES agents(id),
+                    algorithm TEXT NOT NULL,
+                    public_jwk TEXT NULL,
+                    secret BYTEA NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL
+                );
+                CREATE INDEX ix_agent_keys_agent ON agent_keys(agent_id);
+                CREATE TABLE signature_nonces (
+                    key_id TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    PRIMARY KEY (key_id, nonce)
+                );
+                CREATE INDEX ix_signature_nonces_expires ON signature_nonces(expires_at);
+                ALTER TABLE agents ADD COLUMN require_signature INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE agent_versions ADD COLUMN card_signature TEXT NOT NULL DEFAULT 'unsigned';
+                ALTER TABLE agent_versions ADD COLUMN card_signature_detail TEXT NULL;
+                ALTER TABLE agent_versions ADD COLUMN card_keys TEXT NULL;
+                """),
     ];
 
     public static int Latest => All[^1].Version;
