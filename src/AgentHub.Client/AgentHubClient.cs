@@ -73,6 +73,15 @@ public sealed class AgentHubClient
         SendAsync(HttpMethod.Post, "api/v1/agents", JsonContent.Create(request, ClientJsonContext.Default.RegisterAgentRequest),
             ClientJsonContext.Default.RegisteredAgent, ct);
 
+    /// <summary>GET /api/v1/agents/{id}/keys (operator, admin or auditor): the agent's signature keys, without secrets.</summary>
+    public Task<AgentKeys> GetAgentKeysAsync(string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "api/v1/agents/" + Uri.EscapeDataString(id) + "/keys", null, ClientJsonContext.Default.AgentKeys, ct);
+
+    /// <summary>PUT /api/v1/agents/{id}/keys (operator or admin): sets the agent's signature keys; an HMAC secret is shown only in this answer.</summary>
+    public Task<AgentKeys> SetAgentKeysAsync(string id, SetAgentKeysRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Put, "api/v1/agents/" + Uri.EscapeDataString(id) + "/keys",
+            JsonContent.Create(request, ClientJsonContext.Default.SetAgentKeysRequest), ClientJsonContext.Default.AgentKeys, ct);
+
     /// <summary>GET /api/v1/agents: discovery by skill id, tag or text, paged.</summary>
     public Task<Page<AgentInfo>> ListAgentsAsync(string? skill = null, string? tag = null, string? query = null, string? after = null,
         int? limit = null, CancellationToken ct = default) =>

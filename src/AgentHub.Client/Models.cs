@@ -121,7 +121,11 @@ public sealed record Problem
 /// <param name="CardUrl">Where the hub fetches the agent's A2A card.</param>
 /// <param name="Card">The A2A card itself, as JSON.</param>
 /// <param name="UpstreamUrl">Where the hub forwards calls; default: the card's first JSONRPC interface.</param>
-public sealed record RegisterAgentRequest(string Id, string? CardUrl = null, JsonElement? Card = null, string? UpstreamUrl = null);
+/// <param name="Keys">Signature keys, as in <see cref="SetAgentKeysRequest"/>; when this and the next two are null the keys stay as they are.</param>
+/// <param name="HmacSecret">Issue (true) or remove (false) an HMAC secret.</param>
+/// <param name="RequireSignature">Whether every call the agent makes must be signed.</param>
+public sealed record RegisterAgentRequest(string Id, string? CardUrl = null, JsonElement? Card = null, string? UpstreamUrl = null,
+    IReadOnlyList<JsonElement>? Keys = null, bool? HmacSecret = null, bool? RequireSignature = null);
 
 /// <summary>A skill of an agent, as discovery lists it.</summary>
 /// <param name="Id">Skill id.</param>
@@ -157,7 +161,32 @@ public sealed record AgentInfo(string Id, string Name, string Description, strin
 /// <param name="KeyIssued">A new key was issued (the agent had no active key).</param>
 /// <param name="Key">The new key for <c>agent:&lt;id&gt;</c>.</param>
 /// <param name="Message">What happened, in a sentence.</param>
-public sealed record RegisteredAgent(AgentInfo Agent, bool Created, bool VersionCreated, bool KeyIssued, CreatedKey? Key, string Message);
+/// <param name="SignatureKeys">The agent's signature keys when the registration set them (an HMAC secret only here).</param>
+public sealed record RegisteredAgent(AgentInfo Agent, bool Created, bool VersionCreated, bool KeyIssued, CreatedKey? Key, string Message,
+    AgentKeys? SignatureKeys = null);
+
+/// <summary>PUT /api/v1/agents/{id}/keys: the agent's complete set of public keys and its HMAC secret and signing setting.</summary>
+/// <param name="Keys">EC P-256 public JWKs: the set replaces the agent's public keys (null keeps them). A key's <c>kid</c> is its RFC 7638 thumbprint unless given.</param>
+/// <param name="HmacSecret">True issues a new HMAC secret (replacing an earlier one), false removes it, null keeps it.</param>
+/// <param name="RequireSignature">Whether every call the agent makes must be signed; null means "when it has a key".</param>
+public sealed record SetAgentKeysRequest(IReadOnlyList<JsonElement>? Keys = null, bool? HmacSecret = null, bool? RequireSignature = null);
+
+/// <summary>One signature key of an agent.</summary>
+/// <param name="Kid">The key id a signature's <c>keyid</c> names.</param>
+/// <param name="Algorithm"><c>ecdsa-p256-sha256</c> or <c>hmac-sha256</c>.</param>
+/// <param name="PublicJwk">The public key (ECDSA keys only).</param>
+/// <param name="CreatedAt">When it was added.</param>
+/// <param name="CreatedBy">Who added it.</param>
+public sealed record AgentKeyInfo(string Kid, string Algorithm, JsonElement? PublicJwk, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>An agent's signature keys.</summary>
+/// <param name="AgentId">The agent.</param>
+/// <param name="RequireSignature">Whether every call the agent makes through the hub must carry a valid RFC 9421 signature.</param>
+/// <param name="Keys">Its keys.</param>
+/// <param name="HmacKeyId">The key id of an HMAC secret issued by this answer.</param>
+/// <param name="HmacSecret">The HMAC secret (base64url, 32 bytes), present only in the answer that issued it.</param>
+/// <param name="Message">What happened, in a sentence.</param>
+public sealed record AgentKeys(string AgentId, bool RequireSignature, IReadOnlyList<AgentKeyInfo> Keys, string? HmacKeyId, string? HmacSecret, string? Message);
 
 /// <summary>One kept version of an agent's card.</summary>
 /// <param name="Version">Version number.</param>
@@ -179,6 +208,8 @@ public sealed record AgentVersionInfo(long Version, DateTimeOffset CreatedAt, st
 [JsonSerializable(typeof(IReadOnlyList<SigningKeyInfo>))]
 [JsonSerializable(typeof(RegisterAgentRequest))]
 [JsonSerializable(typeof(RegisteredAgent))]
+[JsonSerializable(typeof(SetAgentKeysRequest))]
+[JsonSerializable(typeof(AgentKeys))]
 [JsonSerializable(typeof(AgentInfo))]
 [JsonSerializable(typeof(Page<AgentInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<AgentVersionInfo>))]

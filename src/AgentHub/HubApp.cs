@@ -5,6 +5,7 @@ using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Policy;
 using AgentHub.Relay;
+using AgentHub.Signatures;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using AgentHub.Web;
@@ -54,6 +55,7 @@ internal static partial class HubApp
         builder.Services.AddAudit();
         builder.Services.AddAgents();
         builder.Services.AddPolicy();
+        builder.Services.AddSignatures();
         builder.Services.AddRelay();
         builder.Services.AddWeb();
         builder.Services.AddHubHealth();
@@ -68,6 +70,7 @@ internal static partial class HubApp
         app.MapPrincipals();
         app.MapAudit();
         app.MapAgents();
+        app.MapAgentKeys();
         app.MapPolicies();
         app.MapRelay();
         app.MapDemo();

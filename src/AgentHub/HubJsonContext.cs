@@ -34,6 +34,8 @@ namespace AgentHub;
 [JsonSerializable(typeof(AgentHub.Agents.AgentResponse))]
 [JsonSerializable(typeof(PageResponse<AgentHub.Agents.AgentResponse>))]
 [JsonSerializable(typeof(IReadOnlyList<AgentHub.Agents.AgentVersionResponse>))]
+[JsonSerializable(typeof(AgentHub.Signatures.SetAgentKeysRequest))]
+[JsonSerializable(typeof(AgentHub.Signatures.AgentKeysResponse))]
 [JsonSerializable(typeof(List<AgentHub.Agents.AgentSkillSummary>))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 [JsonSerializable(typeof(AgentHub.Policy.CreatePolicyRequest))]

@@ -43,11 +43,15 @@ internal sealed record AgentFilter(string? Skill, string? Tag, string? Query);
 /// <summary>The registry. Every change commits with its audit record; an agent's keys live in <c>api_keys</c> under <c>agent:&lt;id&gt;</c>.</summary>
 internal interface IAgentStore
 {
+    DatabaseProvider Provider { get; }
+
     /// <summary>
     /// Creates the agent or, when it exists, records a new card version if the card changed. Stores
     /// <paramref name="candidateKey"/> only when <c>agent:&lt;id&gt;</c> holds no active key.
+    /// The optional <c>alsoInTransaction</c> is work that commits with the registration or not at all (signature keys).
     /// </summary>
-    Task<RegisterResult> RegisterAsync(NewAgent agent, NewApiKey candidateKey, CancellationToken ct);
+    Task<RegisterResult> RegisterAsync(NewAgent agent, NewApiKey candidateKey, CancellationToken ct,
+        Func<DbConnection, DbTransaction, Task>? alsoInTransaction = null);
 
     Task<AgentRecord?> GetAsync(string id, CancellationToken ct);
 
@@ -70,7 +74,7 @@ internal interface IAgentStore
 internal sealed class AgentStore(HubDatabase database) : IAgentStore
 {
     /// <summary>Advisory lock key for registry changes, so two instances cannot register one id at once.</summary>
-    private const long RegistryLock = 0x4167_656E_7452_6567; // "AgentReg"
+    public const long RegistryLock = 0x4167_656E_7452_6567; // "AgentReg"
 
     private static readonly string[] ChildTables = ["agent_skills", "agent_tags", "agent_versions", "agent_keys"];
 
@@ -79,9 +83,12 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
         created_at, created_by, updated_at, updated_by
         """;
 
+    public DatabaseProvider Provider => database.Provider;
+
     public static string PrincipalOf(string agentId) => $"{PrincipalId.AgentKind}:{agentId}";
 
-    public Task<RegisterResult> RegisterAsync(NewAgent agent, NewApiKey candidateKey, CancellationToken ct) =>
+    public Task<RegisterResult> RegisterAsync(NewAgent agent, NewApiKey candidateKey, CancellationToken ct,
+        Func<DbConnection, DbTransaction, Task>? alsoInTransaction = null) =>
         database.ExclusiveAsync(async (connection, transaction) =>
         {
             var sha = System.Security.Cryptography.SHA256.HashData(agent.Card);
@@ -177,6 +184,11 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
             if (keyIssued)
             {
                 await ApiKeyStore.InsertAsync(connection, transaction, database.Provider, candidateKey, ct);
+            }
+
+            if (alsoInTransaction is not null)
+            {
+                await alsoInTransaction(connection, transaction);
             }
 
             var stored = await GetAsync(connection, transaction, agent.Id, ct);

@@ -2,7 +2,9 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentHub.Identity;
+using AgentHub.Signatures;
 using AgentHub.Storage;
+using AgentHub.Vault;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +30,8 @@ internal static partial class AgentsApi
         return group;
     }
 
-    internal static async Task<Results<Created<RegisteredAgentResponse>, Ok<RegisteredAgentResponse>, ValidationProblem>> Register(
-        RegisterAgentRequest request, IAgentStore store, UrlGuard guard, CardFetcher fetcher, TimeProvider time,
+    internal static async Task<Results<Created<RegisteredAgentResponse>, Ok<RegisteredAgentResponse>, ValidationProblem, ProblemHttpResult>> Register(
+        RegisterAgentRequest request, IAgentStore store, UrlGuard guard, CardFetcher fetcher, SecretBox box, TimeProvider time,
         IOptionsMonitor<AgentsOptions> options, HttpContext http, ClaimsPrincipal user, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -55,6 +57,9 @@ internal static partial class AgentsApi
             errors["upstreamUrl"] = [upstreamError];
         }
 
+        var keyChange = request.Keys is null && request.HmacSecret is null && request.RequireSignature is null
+            ? null
+            : AgentKeysApi.Validate(request.Keys, request.HmacSecret, request.RequireSignature, "", errors);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -105,7 +110,18 @@ internal static partial class AgentsApi
         var id = request.Id!;
         var (keyId, key, hash) = ApiKeyFormat.Generate();
         var candidate = new NewApiKey(keyId, AgentStore.PrincipalOf(id), Roles.Agent, "agent registration", hash, now, user.PrincipalId(), null);
-        var result = await store.RegisterAsync(new NewAgent(id, cardBytes, info, cardUrl is null ? null : request.CardUrl, upstream, now, user.PrincipalId()), candidate, ct);
+        AgentKeysResult? keys = null;
+        RegisterResult result;
+        try
+        {
+            result = await store.RegisterAsync(new NewAgent(id, cardBytes, info, cardUrl is null ? null : request.CardUrl, upstream, now, user.PrincipalId()), candidate, ct,
+                keyChange is null ? null : async (connection, transaction) =>
+                    keys = await AgentKeyStore.ApplyAsync(connection, transaction, store.Provider, box, id, keyChange, user.PrincipalId(), now, ct));
+        }
+        catch (AgentKeyException e)
+        {
+            return AgentKeysApi.Refused(e);
+        }
 
         var response = new RegisteredAgentResponse(
             ToResponse(result.Agent, BaseUrl(http, options.CurrentValue), showInternal: true),
@@ -114,7 +130,9 @@ internal static partial class AgentsApi
             result.KeyIssued,
             result.KeyIssued ? new CreatedKeyResponse(keyId, key, candidate.PrincipalId, Roles.Agent, candidate.Name, now, null) : null,
             (result.Created ? $"Registered agent {id}." : result.VersionCreated ? $"Agent {id}: card version {result.Agent.Version}." : $"Agent {id}: card unchanged.") +
-            (result.KeyIssued ? $" New API key for {candidate.PrincipalId}, shown only now." : $" No new key: {candidate.PrincipalId} already has an active key."));
+            (result.KeyIssued ? $" New API key for {candidate.PrincipalId}, shown only now." : $" No new key: {candidate.PrincipalId} already has an active key.") +
+            (keys is null ? "" : " Signature keys: " + AgentKeysApi.Describe(keys)),
+            keys is null ? null : AgentKeysApi.ToResponse(id, keys, null));
         return result.Created
             ? TypedResults.Created($"/api/v1/agents/{id}", response)
             : TypedResults.Ok(response);

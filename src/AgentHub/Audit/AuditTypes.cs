@@ -15,6 +15,8 @@ internal static class AuditTypes
     public const string AgentRegister = "agent.register";
     public const string AgentUpdate = "agent.update";
     public const string AgentDelete = "agent.delete";
+    public const string AgentKeys = "agent.keys";
+    public const string SignatureFailure = "signature.failure";
     public const string PolicyCreate = "policy.create";
     public const string PolicyDelete = "policy.delete";
 }

@@ -17,6 +17,7 @@ internal static class AgentsCommands
         agents.Subcommands.Add(Show());
         agents.Subcommands.Add(Versions());
         agents.Subcommands.Add(Delete());
+        agents.Subcommands.Add(AgentKeysCommands.Keys());
         return agents;
     }
 
@@ -26,10 +27,12 @@ internal static class AgentsCommands
         var cardUrl = new Option<string?>("--card-url") { Description = "URL the hub fetches the agent's A2A card from", HelpName = "URL" };
         var cardFile = new Option<FileInfo?>("--card-file") { Description = "A file holding the agent's A2A card (JSON)", HelpName = "FILE" };
         var upstream = new Option<string?>("--upstream-url") { Description = "Where the hub forwards calls [default: the card's first JSONRPC interface]", HelpName = "URL" };
+        var (jwk, hmac, require) = AgentKeysCommands.Options();
         var register = new Command("register",
-            "Register an agent, or record a new card version for an existing one. A new agent key is printed once, alone on stdout.")
+            "Register an agent, or record a new card version for an existing one. A new agent key is printed once, alone on stdout " +
+            "(with --hmac-secret, the HMAC secret follows on the next line).")
         {
-            id, cardUrl, cardFile, upstream,
+            id, cardUrl, cardFile, upstream, jwk, hmac, require,
         };
         register.Validators.Add(r =>
         {
@@ -56,10 +59,17 @@ internal static class AgentsCommands
                 }
             }
 
+            var keys = await AgentKeysCommands.ReadJwksAsync(result, jwk, ct);
+            if (keys is null)
+            {
+                return HubCli.Failure;
+            }
+
             return await HubConnection.RunAsync(result, async (client, output) =>
             {
                 var registered = await client.RegisterAgentAsync(
-                    new RegisterAgentRequest(result.GetValue(id)!, result.GetValue(cardUrl), card, result.GetValue(upstream)), ct);
+                    new RegisterAgentRequest(result.GetValue(id)!, result.GetValue(cardUrl), card, result.GetValue(upstream),
+                        keys.Count > 0 ? keys : null, result.GetValue(hmac) ? true : null, result.GetValue(require)), ct);
                 if (result.GetValue(HubConnection.Json))
                 {
                     await output.WriteLineAsync(JsonSerializer.Serialize(registered, CliJson.Pretty));
@@ -72,6 +82,11 @@ internal static class AgentsCommands
                 if (registered.Key is { } key)
                 {
                     await output.WriteLineAsync(key.Key);
+                }
+
+                if (registered.SignatureKeys?.HmacSecret is { } secret)
+                {
+                    await output.WriteLineAsync(secret);
                 }
             });
         });

@@ -11,6 +11,13 @@ internal sealed class PolicyOptions
     /// <summary>How often each instance checks the database's policy version for changes made through other instances.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Policy:RefreshInterval must be between 00:00:00.010 and 00:10:00.")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Most agents that may act for the original caller in one chain (U → A → B is one agent acting: depth 1).
+    /// A call that would make the chain longer, or that reaches an agent already in it, is refused.
+    /// </summary>
+    [Range(0, 32, ErrorMessage = "Policy:MaxDelegationDepth must be between 0 and 32.")]
+    public int MaxDelegationDepth { get; set; } = 4;
 }
 
 /// <summary>

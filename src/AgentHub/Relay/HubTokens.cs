@@ -20,9 +20,13 @@ internal sealed class HubTokens(SigningKeyStore keys, TimeProvider time) : IDisp
     private readonly SemaphoreSlim _lock = new(1, 1);
     private (string Kid, ECDsa Key, string Header, DateTimeOffset Until)? _current;
 
-    public async ValueTask<string> MintAsync(string subject, string audience, CancellationToken ct)
+    /// <param name="subject">The original caller.</param>
+    /// <param name="audience">The agent the token is for.</param>
+    /// <param name="actors">Agents acting for <paramref name="subject"/>, the first one nearest the subject; empty when not delegated.</param>
+    /// <param name="ct">Cancels loading the key.</param>
+    public async ValueTask<string> MintAsync(string subject, string audience, IReadOnlyList<string> actors, CancellationToken ct)
     {
-        var (kid, key, header) = await KeyAsync(ct);
+        var (_, key, header) = await KeyAsync(ct);
         var now = time.GetUtcNow();
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -34,13 +38,30 @@ internal sealed class HubTokens(SigningKeyStore keys, TimeProvider time) : IDisp
             writer.WriteNumber("iat", now.ToUnixTimeSeconds());
             writer.WriteNumber("exp", (now + Lifetime).ToUnixTimeSeconds());
             writer.WriteString("jti", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+            for (var i = actors.Count - 1; i >= 0; i--)
+            {
+                writer.WriteStartObject("act");
+                writer.WriteString("sub", actors[i]);
+            }
+
+            for (var i = 0; i < actors.Count; i++)
+            {
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 
         var signingInput = header + "." + CheckpointJws.Base64Url(buffer.ToArray());
         var signature = key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        _ = kid;
         return signingInput + "." + CheckpointJws.Base64Url(signature);
+    }
+
+    /// <summary>The hub's active ES256 key (cached); also signs forwarded requests (RFC 9421). Do not dispose it.</summary>
+    public async ValueTask<(string Kid, ECDsa Key)> SigningKeyAsync(CancellationToken ct)
+    {
+        var (kid, key, _) = await KeyAsync(ct);
+        return (kid, key);
     }
 
     private async ValueTask<(string Kid, ECDsa Key, string Header)> KeyAsync(CancellationToken ct)

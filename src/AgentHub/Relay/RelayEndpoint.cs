@@ -191,7 +191,7 @@ internal static partial class RelayEndpoint
         }
 
         request.Headers.Accept.ParseAdd(A2AMethods.IsStreaming(method) ? "text/event-stream" : "application/json");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(caller, id, ct));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(caller, id, [], ct));
 
         var outcome = RelayOutcome.Ok;
         long responseBytes = 0;

@@ -157,6 +157,16 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         ("GET", "/api/v1/agents/{id}/card", Caller.Auditor, Target.Any, 200),
 
         ("DELETE", "/api/v1/agents/{id}", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents/{id}/keys", Caller.None, Target.Any, 401),
+        ("GET", "/api/v1/agents/{id}/keys", Caller.Admin, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/keys", Caller.Operator, Target.Any, 200),
+        ("GET", "/api/v1/agents/{id}/keys", Caller.Auditor, Target.Any, 200),
+
+        ("PUT", "/api/v1/agents/{id}/keys", Caller.None, Target.Any, 401),
+        ("PUT", "/api/v1/agents/{id}/keys", Caller.Admin, Target.Any, 200),
+        ("PUT", "/api/v1/agents/{id}/keys", Caller.Operator, Target.Any, 200),
+        ("PUT", "/api/v1/agents/{id}/keys", Caller.Auditor, Target.Any, 403),
+
         ("DELETE", "/api/v1/agents/{id}", Caller.Admin, Target.Any, 204),
         ("DELETE", "/api/v1/agents/{id}", Caller.Operator, Target.Any, 204),
         ("DELETE", "/api/v1/agents/{id}", Caller.Auditor, Target.Any, 403),
@@ -267,7 +277,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
             "/api/v1/keys" when method == "GET" => "/api/v1/keys?limit=200",
             "/api/v1/audit/proofs/inclusion" => route + "?seq=1&size=1",
             "/api/v1/agents/{id}" when method == "DELETE" => "/api/v1/agents/" + await fixture.NewAgentAsync(db),
-            "/api/v1/agents/{id}" or "/api/v1/agents/{id}/versions" or "/api/v1/agents/{id}/card" or "/a2a/{id}/.well-known/agent-card.json" or "/a2a/{id}"
+            "/api/v1/agents/{id}/keys" when method == "PUT" => "/api/v1/agents/" + await fixture.NewAgentAsync(db) + "/keys",
+            "/api/v1/agents/{id}" or "/api/v1/agents/{id}/versions" or "/api/v1/agents/{id}/card" or "/api/v1/agents/{id}/keys" or "/a2a/{id}/.well-known/agent-card.json" or "/a2a/{id}"
                 => route.Replace("{id}", HubFixture.AgentId, StringComparison.Ordinal),
             "/api/v1/policies/{id}" when method == "DELETE" => "/api/v1/policies/" + await fixture.NewPolicyAsync(db),
             "/api/v1/policies/{id}" => "/api/v1/policies/" + fixture.PolicyId(db),
@@ -283,6 +294,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture
         if (method == "POST" && route == "/api/v1/agents")
         {
             request.Content = JsonContent.Create(new RegisterAgentRequest(HubFixture.NewAgentId(), Card: HubFixture.Card));
+        }
+
+        if (method == "PUT" && route == "/api/v1/agents/{id}/keys")
+        {
+            request.Content = JsonContent.Create(new SetAgentKeysRequest(RequireSignature: false));
         }
 
         if (method == "POST" && route == "/api/v1/policies")

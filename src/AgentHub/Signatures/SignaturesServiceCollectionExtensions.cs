@@ -1,0 +1,13 @@
+namespace AgentHub.Signatures;
+
+internal static class SignaturesServiceCollectionExtensions
+{
+    public static IServiceCollection AddSignatures(this IServiceCollection services)
+    {
+        services.AddOptions<SignaturesOptions>().BindConfiguration(SignaturesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AgentKeyStore>();
+        services.AddSingleton<ReplayCache>();
+        services.AddHostedService<ReplayCachePurger>();
+        return services;
+    }
+}
