@@ -11,6 +11,7 @@ using AgentHub.Audit;
 using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Policy;
+using AgentHub.Signatures;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -34,7 +35,8 @@ internal static partial class RelayEndpoint
 
     internal static async Task HandleAsync(string id, HttpContext context, ClaimsPrincipal user, PolicyEngine policy,
         IAgentStore agents, TaskOwners owners, AuditLog audit, HubTokens tokens, IHttpClientFactory clients, UrlGuard guard,
-        ConcurrencyGate gate, HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers)
+        ConcurrencyGate gate, HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers,
+        InboundSignatures inbound, OutboundSigner outbound, Delegation delegation, IOptions<PolicyOptions> policyOptions)
     {
         var o = options.Value;
         var callerKey = "caller:" + user.PrincipalId();
@@ -59,7 +61,8 @@ internal static partial class RelayEndpoint
 
             try
             {
-                await RelayAsync(id, context, user, policy, agents, owners, audit, tokens, clients, guard, metrics, o, loggers);
+                var checks = new RelayChecks(inbound, outbound, delegation, policyOptions.Value.MaxDelegationDepth);
+                await RelayAsync(id, context, user, policy, agents, owners, audit, tokens, clients, guard, metrics, o, loggers, checks);
             }
             finally
             {
@@ -72,9 +75,12 @@ internal static partial class RelayEndpoint
         }
     }
 
+    /// <summary>The identity checks of the path: RFC 9421 in and out, and delegation chains.</summary>
+    private sealed record RelayChecks(InboundSignatures Inbound, OutboundSigner Outbound, Delegation Delegation, int MaxDelegationDepth);
+
     private static async Task RelayAsync(string id, HttpContext context, ClaimsPrincipal user, PolicyEngine policy,
         IAgentStore agents, TaskOwners owners, AuditLog audit, HubTokens tokens, IHttpClientFactory clients, UrlGuard guard,
-        HubMetrics metrics, RelayOptions o, ILoggerFactory loggers)
+        HubMetrics metrics, RelayOptions o, ILoggerFactory loggers, RelayChecks checks)
     {
         var started = Stopwatch.GetTimestamp();
         var caller = user.PrincipalId();
@@ -98,6 +104,30 @@ internal static partial class RelayEndpoint
         }
 
         var (envelope, code, error, idJson) = RpcEnvelope.Parse(body);
+        var signed = await checks.Inbound.CheckAsync(context, caller, body, ct);
+        if (!signed.Ok)
+        {
+            metrics.SignatureFailure(signed.Reason!);
+            try
+            {
+                await audit.AppendAsync(new AuditEvent(AuditTypes.SignatureFailure, caller, id, AuditOutcome.Failure, new Dictionary<string, string>
+                {
+                    ["reason"] = signed.Reason!,
+                    ["keyid"] = signed.KeyId ?? "",
+                    ["detail"] = signed.Message!,
+                    ["method"] = envelope?.Method ?? "",
+                }));
+            }
+            catch (AuditUnavailableException)
+            {
+                // The refusal stands either way; it is only the record that is missing.
+            }
+
+            context.Response.Headers.WWWAuthenticate = "Signature";
+            await RpcErrors.WriteAsync(context, 401, idJson, RpcCodes.Forbidden, signed.Message!, "SIGNATURE_" + signed.Reason!.ToUpperInvariant());
+            return;
+        }
+
         var version = context.Request.Headers["A2A-Version"].ToString();
         if (version != "1.0")
         {
@@ -116,17 +146,38 @@ internal static partial class RelayEndpoint
         }
 
         var method = envelope.Method;
+        var chain = CallChain.Direct(caller);
+        if (context.Request.Headers[Delegation.Header] is { Count: > 0 } delegated)
+        {
+            var (verified, delegationError) = await checks.Delegation.VerifyAsync(delegated.ToString(), caller, ct);
+            if (verified is null)
+            {
+                await DenyAsync(context, audit, metrics, caller, id, method, idJson, started, 401, delegationError!, "DELEGATION_INVALID", null);
+                return;
+            }
+
+            chain = verified;
+            var target = Agents.AgentStore.PrincipalOf(id);
+            if (chain.Contains(target))
+            {
+                await DenyAsync(context, audit, metrics, caller, id, method, idJson, started, 403,
+                    $"delegation cycle: {target} is already in the chain {chain.Describe(target)}", "DELEGATION_CYCLE", chain);
+                return;
+            }
+
+            if (chain.Depth > checks.MaxDelegationDepth)
+            {
+                await DenyAsync(context, audit, metrics, caller, id, method, idJson, started, 403,
+                    $"delegation chain {chain.Describe(target)} has {chain.Depth} agents acting for {chain.Subject}; at most {checks.MaxDelegationDepth} are allowed",
+                    "DELEGATION_TOO_DEEP", chain);
+                return;
+            }
+        }
+
         var decision = policy.Decide(caller, role, id, method);
         if (!decision.Allowed)
         {
-            metrics.PolicyDenied(id, method);
-            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayDenied, caller, id, AuditOutcome.Denied, new Dictionary<string, string>
-            {
-                ["method"] = method,
-                ["reason"] = decision.Reason,
-            }));
-            metrics.RelayCall(id, method, RelayOutcome.Denied, Stopwatch.GetElapsedTime(started));
-            await RpcErrors.WriteAsync(context, 403, idJson, RpcCodes.Forbidden, decision.Reason, "POLICY_DENIED");
+            await DenyAsync(context, audit, metrics, caller, id, method, idJson, started, 403, decision.Reason, "POLICY_DENIED", chain.Depth > 0 ? chain : null);
             return;
         }
 
@@ -174,6 +225,9 @@ internal static partial class RelayEndpoint
                 ["request_sha256"] = bodyHash,
                 ["request_bytes"] = body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["rule"] = decision.Rule?.Id ?? "",
+                ["signature_keyid"] = signed.KeyId ?? "",
+                ["chain"] = chain.Describe(Agents.AgentStore.PrincipalOf(id)),
+                ["delegation_depth"] = chain.Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }));
         }
         catch (AuditUnavailableException)
@@ -191,7 +245,8 @@ internal static partial class RelayEndpoint
         }
 
         request.Headers.Accept.ParseAdd(A2AMethods.IsStreaming(method) ? "text/event-stream" : "application/json");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(caller, id, [], ct));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(chain.Subject, id, chain.Actors, ct));
+        await checks.Outbound.SignAsync(request, body, caller, ct);
 
         var outcome = RelayOutcome.Ok;
         long responseBytes = 0;
@@ -254,6 +309,21 @@ internal static partial class RelayEndpoint
             // The call already happened and its answer is on its way; its start is on record. Say so in the log.
             LogOutcomeNotRecorded(loggers.CreateLogger("AgentHub.Relay"), e, id);
         }
+    }
+
+    private static async Task DenyAsync(HttpContext context, AuditLog audit, HubMetrics metrics, string caller, string id, string method,
+        string idJson, long started, int status, string reason, string code, CallChain? chain)
+    {
+        metrics.PolicyDenied(id, method);
+        var details = new Dictionary<string, string> { ["method"] = method, ["reason"] = reason, ["code"] = code };
+        if (chain is not null)
+        {
+            details["chain"] = chain.Describe(Agents.AgentStore.PrincipalOf(id));
+        }
+
+        await audit.AppendAsync(new AuditEvent(AuditTypes.RelayDenied, caller, id, AuditOutcome.Denied, details));
+        metrics.RelayCall(id, method, RelayOutcome.Denied, Stopwatch.GetElapsedTime(started));
+        await RpcErrors.WriteAsync(context, status, idJson, RpcCodes.Forbidden, reason, code);
     }
 
     private static async Task<(string Outcome, long Bytes)> AnswerAsync(HttpContext context, HttpResponseMessage response, string agent,

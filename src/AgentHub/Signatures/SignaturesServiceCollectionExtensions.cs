@@ -7,6 +7,9 @@ internal static class SignaturesServiceCollectionExtensions
         services.AddOptions<SignaturesOptions>().BindConfiguration(SignaturesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AgentKeyStore>();
         services.AddSingleton<ReplayCache>();
+        services.AddSingleton<InboundSignatures>();
+        services.AddSingleton<OutboundSigner>();
+        services.AddSingleton<Relay.Delegation>();
         services.AddHostedService<ReplayCachePurger>();
         return services;
     }

@@ -332,17 +332,18 @@ public sealed class RelayTests
 
         public HttpClient Admin { get; }
 
-        public static async Task<Setup> StartAsync(Db db, Dictionary<string, string?>? settings = null)
+        public static async Task<Setup> StartAsync(Db db, Dictionary<string, string?>? settings = null, TimeProvider? time = null)
         {
             var upstream = await EchoAgent.StartAsync();
             var all = new Dictionary<string, string?>(settings ?? []) { ["Agents:AllowedHosts:0"] = "127.0.0.1" };
-            var hub = await HubTestHost.StartAsync(db, all);
+            var hub = await HubTestHost.StartAsync(db, all, time);
             var setup = new Setup(hub, upstream);
             await setup.RegisterAsync(Agent, upstream.Url);
             return setup;
         }
 
-        public async Task RegisterAsync(string id, Uri upstream)
+        /// <summary>Registers an agent on the echo upstream; returns its API key.</summary>
+        public async Task<string> RegisterAsync(string id, Uri upstream)
         {
             var card = JsonDocument.Parse($$"""
                 {"name":"Echo","description":"Echoes","version":"1.0.0",
@@ -352,6 +353,7 @@ public sealed class RelayTests
                 """).RootElement;
             var registered = await Hub.AdminClient().RegisterAgentAsync(new RegisterAgentRequest(id, Card: card));
             TestArtifacts.Secret(registered.Key!.Key);
+            return registered.Key.Key;
         }
 
         public async Task<(string Key, string Principal)> CallerAsync(string name, bool allow)
@@ -375,9 +377,11 @@ public sealed class RelayTests
             return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()));
         }
 
-        public Task<HttpResponseMessage> SendAsync(string? key, string raw, string? version = "1.0", bool omitVersion = false, string agent = Agent)
+        public Task<HttpResponseMessage> SendAsync(string? key, string raw, string? version = "1.0", bool omitVersion = false, string agent = Agent,
+            Action<HttpRequestMessage>? prepare = null)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, $"/a2a/{agent}") { Content = new StringContent(raw, Encoding.UTF8, "application/json") };
+            prepare?.Invoke(request);
             if (!omitVersion)
             {
                 request.Headers.TryAddWithoutValidation("A2A-Version", version);
