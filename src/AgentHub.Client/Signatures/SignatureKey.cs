@@ -50,7 +50,7 @@ public sealed class SignatureKey : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentNullException.ThrowIfNull(key);
         var curve = key.ExportParameters(includePrivateParameters: false).Curve;
-        if (key.KeySize != 256 || !curve.IsNamed || curve.Oid.Value != P256Oid && curve.Oid.FriendlyName is not ("nistP256" or "ECDSA_P256" or "secp256r1"))
+        if (key.KeySize != 256 || !curve.IsNamed || (curve.Oid.Value != P256Oid && curve.Oid.FriendlyName is not ("nistP256" or "ECDSA_P256" or "secp256r1")))
         {
             throw new ArgumentException($"Key '{keyId}' is not a P-256 key; ecdsa-p256-sha256 needs the P-256 curve.", nameof(key));
         }
