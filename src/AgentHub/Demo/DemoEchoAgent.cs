@@ -4,15 +4,18 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentHub.Agents;
 using AgentHub.Audit;
+using AgentHub.Client.Signatures;
 using AgentHub.Identity;
 using AgentHub.Policy;
+using AgentHub.Signatures;
 
 namespace AgentHub.Demo;
 
 /// <summary>
 /// <c>serve --demo</c>: a built-in A2A echo agent at <c>/demo/echo</c>, registered as <c>echo</c> with an allow rule for the
-/// bootstrap admin, so a first call through the hub needs no other program. The agent accepts only calls that carry a
-/// valid hub JWT addressed to it — it trusts the hub, not the network — and answers a Message echoing the text.
+/// bootstrap admin, so a first call through the hub needs no other program. The agent accepts only calls forwarded by
+/// the hub — a valid hub JWT addressed to it, the hub's RFC 9421 signature and a matching Content-Digest, checked with
+/// the client SDK as any agent behind the hub would — and answers a Message echoing the text.
 /// </summary>
 internal static partial class DemoEchoAgent
 {
@@ -72,14 +75,16 @@ internal static partial class DemoEchoAgent
 
     internal static async Task HandleAsync(HttpContext context, SigningKeyStore keys, TimeProvider time)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal) || !await IsHubTokenAsync(header[7..], keys, time, context.RequestAborted))
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        if (!await IsFromHubAsync(context, buffer.ToArray(), keys, time, context.RequestAborted))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
 
-        var request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
+        buffer.Position = 0;
+        var request = await JsonNode.ParseAsync(buffer, cancellationToken: context.RequestAborted) as JsonObject;
         var id = request?["id"]?.ToJsonString() ?? "null";
         var method = request?["method"]?.GetValue<string>();
         var text = string.Concat((request?["params"]?["message"]?["parts"] as JsonArray ?? [])
@@ -110,40 +115,36 @@ internal static partial class DemoEchoAgent
         }
     }
 
-    /// <summary>An ES256 JWT from this hub (a key in its JWKS), addressed to the echo agent, not expired.</summary>
-    private static async Task<bool> IsHubTokenAsync(string jwt, SigningKeyStore keys, TimeProvider time, CancellationToken ct)
+    /// <summary>The hub's JWT addressed to the echo agent, the hub's signature over the request, and the body's digest all check out.</summary>
+    private static async Task<bool> IsFromHubAsync(HttpContext context, byte[] body, SigningKeyStore keys, TimeProvider time, CancellationToken ct)
     {
-        var parts = jwt.Split('.');
-        if (parts.Length != 3)
-        {
-            return false;
-        }
-
+        var published = new Dictionary<string, ECDsa>(StringComparer.Ordinal);
         try
         {
-            using var head = JsonDocument.Parse(CheckpointJws.FromBase64Url(parts[0]));
-            using var body = JsonDocument.Parse(CheckpointJws.FromBase64Url(parts[1]));
-            var kid = head.RootElement.GetProperty("kid").GetString();
-            var jwk = (await keys.ListAsync(ct)).Select(k => k.PublicKey).FirstOrDefault(k => k.Kid == kid);
-            if (jwk is null || head.RootElement.GetProperty("alg").GetString() != "ES256")
+            foreach (var info in await keys.ListAsync(ct))
             {
-                return false;
+                published[info.Kid] = ECDsa.Create(new ECParameters
+                {
+                    Curve = ECCurve.NamedCurves.nistP256,
+                    Q = new ECPoint { X = CheckpointJws.FromBase64Url(info.PublicKey.X), Y = CheckpointJws.FromBase64Url(info.PublicKey.Y) },
+                });
             }
 
-            using var key = ECDsa.Create(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP256,
-                Q = new ECPoint { X = CheckpointJws.FromBase64Url(jwk.X), Y = CheckpointJws.FromBase64Url(jwk.Y) },
-            });
-            var claims = body.RootElement;
-            return key.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), CheckpointJws.FromBase64Url(parts[2]),
-                       HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
-                   && claims.GetProperty("aud").GetString() == AgentId
-                   && claims.GetProperty("exp").GetInt64() > time.GetUtcNow().ToUnixTimeSeconds();
+            var request = InboundSignatures.Describe(context);
+            var authorization = request.Header("authorization") ?? "";
+            var token = HubTokenValidator.Validate(authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization[7..] : null,
+                kid => published.GetValueOrDefault(kid), AgentId, time, TimeSpan.FromSeconds(5));
+            var signature = HttpMessageVerifier.Verify(request, request.Header("signature-input"), request.Header("signature"),
+                new VerifyOptions { RequiredComponents = HubRequestVerifierOptions.DefaultRequiredComponents, TimeProvider = time },
+                kid => published.GetValueOrDefault(kid) is { } key ? SignatureKey.Ecdsa(kid, key) : null);
+            return token.Success && signature.Success && ContentDigest.Verify(request.Header("content-digest"), body).Success;
         }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or CryptographicException)
+        finally
         {
-            return false;
+            foreach (var key in published.Values)
+            {
+                key.Dispose();
+            }
         }
     }
 

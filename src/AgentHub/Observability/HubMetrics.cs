@@ -89,7 +89,7 @@ internal sealed class HubMetrics
     public void PolicyDenied(string agent, string method) =>
         _policyDenials.Add(1, new("agent", agent), new("method", RelayMethodLabel(method)));
 
-    /// <param name="reason">A fixed word: <c>missing</c>, <c>malformed</c>, <c>bad_signature</c>, <c>expired</c>, <c>replay</c>, <c>digest_mismatch</c>, <c>unknown_key</c>.</param>
+    /// <param name="reason">A fixed word: <c>missing</c>, <c>malformed</c>, <c>missing_component</c>, <c>missing_parameter</c>, <c>stale</c>, <c>expired</c>, <c>unknown_key</c>, <c>wrong_algorithm</c>, <c>bad_signature</c>, <c>bad_digest</c>, <c>replayed</c>.</param>
     public void SignatureFailure(string reason) => _signatureFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>One relayed call, counted and timed.</summary>

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using AgentHub.Audit;
+using AgentHub.Client.Signatures;
 using AgentHub.Identity;
 
 namespace AgentHub.Relay;
@@ -42,94 +41,49 @@ internal sealed class Delegation(SigningKeyStore keys, TimeProvider time)
     /// <summary>The chain the token proves for a call by <paramref name="caller"/>, or the reason it proves nothing.</summary>
     public async Task<(CallChain? Chain, string? Error)> VerifyAsync(string token, string caller, CancellationToken ct)
     {
-        var parts = token.Split('.');
-        if (parts.Length != 3)
+        if (!caller.StartsWith(Agents.AgentStore.PrincipalOf(""), StringComparison.Ordinal))
         {
-            return (null, "AgentHub-Delegation is not a compact JWS (three dot-separated parts).");
+            return (null, $"Only an agent passes on AgentHub-Delegation; the caller {caller} is not an agent.");
         }
 
-        JsonElement header, claims;
-        byte[] signature;
-        try
+        var agentId = caller[Agents.AgentStore.PrincipalOf("").Length..];
+        var result = HubTokenValidator.Validate(token, kid => _keys.GetValueOrDefault(kid), agentId, time, Skew);
+        if (result.Failure == HubTokenFailure.UnknownKey && await RefreshAsync(ct))
         {
-            header = JsonDocument.Parse(CheckpointJws.FromBase64Url(parts[0])).RootElement;
-            claims = JsonDocument.Parse(CheckpointJws.FromBase64Url(parts[1])).RootElement;
-            signature = CheckpointJws.FromBase64Url(parts[2]);
-        }
-        catch (Exception e) when (e is FormatException or JsonException)
-        {
-            return (null, "AgentHub-Delegation is not a valid JWT (bad base64url or JSON).");
+            result = HubTokenValidator.Validate(token, kid => _keys.GetValueOrDefault(kid), agentId, time, Skew);
         }
 
-        if (header.ValueKind != JsonValueKind.Object || Str(header, "alg") != "ES256" || Str(header, "kid") is not { } kid)
+        return result.Failure switch
         {
-            return (null, "AgentHub-Delegation must be an ES256 token with a kid, as the hub mints them.");
-        }
-
-        var key = await KeyAsync(kid, ct);
-        if (key is null || !key.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), signature,
-                HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
-        {
-            return (null, "AgentHub-Delegation is not signed by this hub.");
-        }
-
-        if (claims.ValueKind != JsonValueKind.Object || Str(claims, "iss") != HubTokens.Issuer || Str(claims, "sub") is not { } subject ||
-            Str(claims, "aud") is not { } audience || !claims.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var expSeconds))
-        {
-            return (null, "AgentHub-Delegation lacks the hub's iss, sub, aud or exp claims.");
-        }
-
-        if (DateTimeOffset.FromUnixTimeSeconds(expSeconds) + Skew < time.GetUtcNow())
-        {
-            return (null, "AgentHub-Delegation has expired; pass on the token of the call being handled while it is valid.");
-        }
-
-        if (caller != Agents.AgentStore.PrincipalOf(audience))
-        {
-            return (null, $"AgentHub-Delegation was issued to agent '{audience}', not to the caller {caller}.");
-        }
-
-        // Nested act claims: the outermost is the most recent actor.
-        var actors = new List<string>();
-        var current = claims;
-        while (current.TryGetProperty("act", out var act) && act.ValueKind == JsonValueKind.Object && Str(act, "sub") is { } actor)
-        {
-            actors.Add(actor);
-            current = act;
-        }
-
-        actors.Reverse();
-        actors.Add(caller);
-        return (new CallChain(subject, actors), null);
-
-        static string? Str(JsonElement e, string name) =>
-            e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            HubTokenFailure.None => (new CallChain(result.Subject!, [.. result.Actors.Reverse(), caller]), null),
+            HubTokenFailure.WrongAudience => (null, $"AgentHub-Delegation was not issued to the caller {caller}: pass on the token of the call being handled. {result.Message}"),
+            HubTokenFailure.Expired => (null, $"AgentHub-Delegation has expired; pass on the token of the call being handled while it is valid. {result.Message}"),
+            HubTokenFailure.UnknownKey or HubTokenFailure.BadSignature or HubTokenFailure.WrongAlgorithm or HubTokenFailure.WrongIssuer =>
+                (null, $"AgentHub-Delegation is not a token this hub signed. {result.Message}"),
+            _ => (null, $"AgentHub-Delegation is not a valid hub token. {result.Message}"),
+        };
     }
 
-    private async ValueTask<ECDsa?> KeyAsync(string kid, CancellationToken ct)
+    /// <summary>Reloads the public keys (rotation adds keys) at most once per <see cref="RefreshAtMostEvery"/>.</summary>
+    private async Task<bool> RefreshAsync(CancellationToken ct)
     {
-        if (_keys.TryGetValue(kid, out var key))
-        {
-            return key;
-        }
-
         if (time.GetUtcNow() - _loadedAt < RefreshAtMostEvery)
         {
-            return null;
+            return false;
         }
 
         var loaded = new Dictionary<string, ECDsa>(StringComparer.Ordinal);
         foreach (var info in await keys.ListAsync(ct))
         {
-            loaded[info.Kid] = ECDsa.Create(new ECParameters
+            loaded[info.Kid] = _keys.GetValueOrDefault(info.Kid) ?? ECDsa.Create(new ECParameters
             {
                 Curve = ECCurve.NamedCurves.nistP256,
                 Q = new ECPoint { X = CheckpointJws.FromBase64Url(info.PublicKey.X), Y = CheckpointJws.FromBase64Url(info.PublicKey.Y) },
             });
         }
 
-        _keys = loaded; // keys are only added (rotation retires, never deletes), so older objects stay valid for readers
+        _keys = loaded; // rotation retires keys, never deletes them, so key objects in use stay valid
         _loadedAt = time.GetUtcNow();
-        return loaded.GetValueOrDefault(kid);
+        return true;
     }
 }

@@ -3,17 +3,12 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AgentHub.Audit;
+using AgentHub.Client.Signatures;
 using AgentHub.Storage;
 using AgentHub.Vault;
 using Dapper;
 
 namespace AgentHub.Signatures;
-
-internal static class SignatureAlgorithms
-{
-    public const string EcdsaP256Sha256 = "ecdsa-p256-sha256";
-    public const string HmacSha256 = "hmac-sha256";
-}
 
 /// <summary>One verification key of an agent: an EC P-256 public JWK, or an HMAC secret held sealed by the hub.</summary>
 internal sealed record AgentKey(string Kid, string AgentId, string Algorithm, string? PublicJwk, DateTimeOffset CreatedAt, string CreatedBy);

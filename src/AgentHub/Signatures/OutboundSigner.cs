@@ -1,16 +1,34 @@
+using AgentHub.Client.Signatures;
+
 namespace AgentHub.Signatures;
 
-/// <summary>Signs every forwarded request with the hub's ES256 key (RFC 9421), over the caller-identity header too.</summary>
-internal sealed class OutboundSigner(Relay.HubTokens tokens)
+/// <summary>
+/// Signs every forwarded request with the hub's active ES256 key (RFC 9421, label <c>agenthub</c>, <c>keyid</c> = the
+/// key's <c>kid</c> in the hub's JWKS) over the request, its digest, the caller-identity header and the hub token,
+/// so an agent can check with the JWKS alone that the call came through the hub, from whom, and unchanged.
+/// </summary>
+internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
 {
     public const string CallerHeader = "AgentHub-Caller";
+    public const string Label = "agenthub";
 
-    public Task SignAsync(HttpRequestMessage request, byte[] body, string caller, CancellationToken ct)
+    private readonly SignatureOptions _options = new()
     {
-        _ = tokens;
-        _ = body;
-        _ = ct;
+        Label = Label,
+        ExtraComponents = ["agenthub-caller", "authorization"],
+        TimeProvider = time,
+        IncludeAlgorithm = true,
+    };
+
+    /// <summary>Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the body as given.</summary>
+    public async Task SignAsync(HttpRequestMessage request, byte[] body, string caller, CancellationToken ct)
+    {
         request.Headers.TryAddWithoutValidation(CallerHeader, caller);
-        return Task.CompletedTask;
+        request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, ContentDigest.Compute(body));
+        var (kid, key) = await tokens.SigningKeyAsync(ct);
+        using var signing = SignatureKey.Ecdsa(kid, key); // the key object belongs to HubTokens' cache
+        var headers = HttpMessageSigner.Sign(SignatureRequest.From(request), signing, _options);
+        request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureInputField, headers.SignatureInput);
+        request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureField, headers.Signature);
     }
 }

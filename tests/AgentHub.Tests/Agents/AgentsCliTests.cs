@@ -116,4 +116,34 @@ public sealed class AgentsCliTests : IAsyncLifetime
         Assert.Equal(HubCli.Usage, exit);
         Assert.Contains("exactly one of --card-url or --card-file", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Keys_set_takes_jwk_files_prints_a_new_hmac_secret_alone_and_show_lists_the_keys()
+    {
+        var (registered, _, registerErr) = await RunAsync(_adminKeyFile, "agents", "register", "--id", "signer", "--card-url", _agent.CardUrl);
+        Assert.True(registered == HubCli.Ok, registerErr);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var jwkFile = Path.Combine(_dir.Path, "signer.jwk");
+        await File.WriteAllTextAsync(jwkFile, AgentHub.Tests.Signatures.AgentKeysApiTests.PublicJwk(key, "cli-key").GetRawText());
+
+        var (exit, stdout, stderr) = await RunAsync(_adminKeyFile, "agents", "keys", "set", "signer", "--jwk", jwkFile, "--hmac-secret");
+
+        Assert.True(exit == HubCli.Ok, stderr);
+        var secret = stdout.Trim();
+        TestArtifacts.Secret(secret);
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", secret);
+        Assert.Contains("2 key(s); calls must be signed.", stderr, StringComparison.Ordinal);
+
+        var (showExit, shown, _) = await RunAsync(_adminKeyFile, "agents", "keys", "show", "signer");
+        Assert.Equal(HubCli.Ok, showExit);
+        Assert.Contains("require signature: yes", shown, StringComparison.Ordinal);
+        Assert.Contains("cli-key", shown, StringComparison.Ordinal);
+        Assert.Contains("ecdsa-p256-sha256", shown, StringComparison.Ordinal);
+        Assert.Contains("hmac-sha256", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, shown, StringComparison.Ordinal);
+
+        var (offExit, _, offErr) = await RunAsync(_adminKeyFile, "agents", "keys", "set", "signer", "--remove-hmac", "--require-signature", "false");
+        Assert.True(offExit == HubCli.Ok, offErr);
+        Assert.Contains("1 key(s); calls need not be signed.", offErr, StringComparison.Ordinal);
+    }
 }

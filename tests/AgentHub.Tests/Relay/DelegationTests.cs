@@ -108,7 +108,7 @@ public sealed class DelegationTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("DELEGATION_INVALID", body.GetProperty("error").GetProperty("data")[0].GetProperty("reason").GetString());
-        Assert.Contains("issued to agent 'a', not to the caller agent:b", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not issued to the caller agent:b", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(forwarded, net.Setup.Upstream.Requests.Count);
         Assert.Contains("DELEGATION", await net.Setup.Admin.GetStringAsync("/api/v1/audit?type=relay.denied&actor=agent:b"), StringComparison.Ordinal);
     }

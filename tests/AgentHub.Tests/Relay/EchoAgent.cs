@@ -27,6 +27,9 @@ public sealed class EchoAgent : IAsyncDisposable
 
     public ConcurrentQueue<IHeaderDictionary> Requests { get; } = new();
 
+    /// <summary>Every request as received, body included, for checking the hub's signature on it.</summary>
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
     /// <summary>Set when a call with the text "hold" arrives; that call waits for <see cref="Release"/>.</summary>
     public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -51,8 +54,12 @@ public sealed class EchoAgent : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        Requests.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
-        var request = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync())!.AsObject();
+        var headers = new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+        Requests.Enqueue(headers);
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        Received.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Host.Value!, context.Request.Path + context.Request.QueryString, headers, buffer.ToArray()));
+        var request = JsonNode.Parse(buffer.ToArray())!.AsObject();
         var id = request["id"]!.ToJsonString();
         var p = request["params"] as JsonObject ?? [];
         var text = p["message"]?["parts"]?[0]?["text"]?.GetValue<string>() ?? "";
@@ -163,3 +170,5 @@ public sealed class EchoAgent : IAsyncDisposable
         await _app.DisposeAsync();
     }
 }
+
+public sealed record ReceivedRequest(string Method, string Authority, string Target, IHeaderDictionary Headers, byte[] Body);

@@ -381,11 +381,12 @@ public sealed class RelayTests
             Action<HttpRequestMessage>? prepare = null)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, $"/a2a/{agent}") { Content = new StringContent(raw, Encoding.UTF8, "application/json") };
-            prepare?.Invoke(request);
             if (!omitVersion)
             {
                 request.Headers.TryAddWithoutValidation("A2A-Version", version);
             }
+
+            prepare?.Invoke(request);
 
             return Hub.Http(key).SendAsync(request);
         }

@@ -147,10 +147,10 @@ export async function startEchoAgent() {
 
   const executor = new EchoExecutor();
   const requestHandler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
-  /** What the hub sent upstream: method + headers of each JSON-RPC request (for assertions). */
+  /** What the hub sent upstream: method, target and headers of each JSON-RPC request (for assertions). */
   const requests = [];
   app.use('/a2a/jsonrpc', (req, _res, next) => {
-    requests.push({ headers: { ...req.headers } });
+    requests.push({ method: req.method, target: req.originalUrl, headers: { ...req.headers } });
     next();
   });
   app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: requestHandler }));
