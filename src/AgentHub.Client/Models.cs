@@ -121,10 +121,16 @@ public sealed record Problem
 /// <param name="CardUrl">Where the hub fetches the agent's A2A card.</param>
 /// <param name="Card">The A2A card itself, as JSON.</param>
 /// <param name="UpstreamUrl">Where the hub forwards calls; default: the card's first JSONRPC interface.</param>
-/// <param name="Keys">Signature keys, as in <see cref="SetAgentKeysRequest"/>; when this and the next two are null the keys stay as they are.</param>
+/// <param name="CardKeys">
+/// A JWKS (<c>{"keys":[…]}</c>) of the public EC P-256 keys the card's <c>signatures</c> are verified against. A signed
+/// card without keys, or an unsigned card with keys, is <c>invalid</c>.
+/// </param>
+/// <param name="AllowInvalidSignature">Register the card even when its signatures are <c>invalid</c> (recorded as such); otherwise the hub answers 400.</param>
+/// <param name="Keys">Request signature keys, as in <see cref="SetAgentKeysRequest"/>; when this and the next two are null the keys stay as they are.</param>
 /// <param name="HmacSecret">Issue (true) or remove (false) an HMAC secret.</param>
 /// <param name="RequireSignature">Whether every call the agent makes must be signed.</param>
 public sealed record RegisterAgentRequest(string Id, string? CardUrl = null, JsonElement? Card = null, string? UpstreamUrl = null,
+    JsonElement? CardKeys = null, bool? AllowInvalidSignature = null,
     IReadOnlyList<JsonElement>? Keys = null, bool? HmacSecret = null, bool? RequireSignature = null);
 
 /// <summary>A skill of an agent, as discovery lists it.</summary>
@@ -150,9 +156,12 @@ public sealed record AgentSkillInfo(string Id, string Name, string Description, 
 /// <param name="UpdatedBy">Who changed it last.</param>
 /// <param name="UpstreamUrl">Where the hub forwards calls (not shown to agents).</param>
 /// <param name="CardUrl">Where the card was fetched from (not shown to agents).</param>
+/// <param name="CardSignature">The verdict on the current card's own signatures at registration: <c>verified</c>, <c>unsigned</c> or <c>invalid</c>.</param>
+/// <param name="CardSignatureDetail">Which signature verified with which key, or what is wrong.</param>
 public sealed record AgentInfo(string Id, string Name, string Description, string CardVersion, long Version,
     IReadOnlyList<AgentSkillInfo> Skills, string HubCardUrl, string Health, DateTimeOffset? LastCheckedAt,
-    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, string? UpstreamUrl, string? CardUrl);
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, string? UpstreamUrl, string? CardUrl,
+    string CardSignature = "unsigned", string? CardSignatureDetail = null);
 
 /// <summary>The result of a registration. <see cref="Key"/> is present only when a key was issued, and shown only here.</summary>
 /// <param name="Agent">The agent as stored.</param>
@@ -194,7 +203,10 @@ public sealed record AgentKeys(string AgentId, bool RequireSignature, IReadOnlyL
 /// <param name="CreatedBy">Who registered it.</param>
 /// <param name="CardSha256">SHA-256 of the card as received (hex).</param>
 /// <param name="CardVersion">The card's own <c>version</c>.</param>
-public sealed record AgentVersionInfo(long Version, DateTimeOffset CreatedAt, string CreatedBy, string CardSha256, string CardVersion);
+/// <param name="CardSignature">The verdict on this version's signatures: <c>verified</c>, <c>unsigned</c> or <c>invalid</c>.</param>
+/// <param name="CardSignatureDetail">Which signature verified with which key, or what is wrong.</param>
+public sealed record AgentVersionInfo(long Version, DateTimeOffset CreatedAt, string CreatedBy, string CardSha256, string CardVersion,
+    string CardSignature = "unsigned", string? CardSignatureDetail = null);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WhoAmI))]

@@ -28,12 +28,22 @@ internal sealed record AgentRecord(
     DateTimeOffset CreatedAt,
     string CreatedBy,
     DateTimeOffset UpdatedAt,
-    string UpdatedBy);
+    string UpdatedBy,
+    string CardSignature = CardSignature.UnsignedStatus,
+    string? CardSignatureDetail = null);
 
-internal sealed record AgentVersionRecord(long Version, DateTimeOffset CreatedAt, string CreatedBy, byte[] CardSha256, string CardVersion);
+internal sealed record AgentVersionRecord(long Version, DateTimeOffset CreatedAt, string CreatedBy, byte[] CardSha256, string CardVersion,
+    string CardSignature = CardSignature.UnsignedStatus, string? CardSignatureDetail = null);
 
-/// <summary>A registration as the endpoint prepared it: the card exactly as received, and what was read from it.</summary>
-internal sealed record NewAgent(string Id, byte[] Card, CardInfo Info, string? CardUrl, string UpstreamUrl, DateTimeOffset At, string By);
+/// <summary>
+/// A registration as the endpoint prepared it: the card exactly as received, what was read from it, and the verdict on
+/// its signatures (unsigned when not given).
+/// </summary>
+internal sealed record NewAgent(string Id, byte[] Card, CardInfo Info, string? CardUrl, string UpstreamUrl, DateTimeOffset At, string By,
+    CardSignature? Signature = null)
+{
+    public CardSignature CardSignature => Signature ?? CardSignature.Unsigned;
+}
 
 /// <summary>What a registration did; <c>KeyIssued</c> is true when the candidate key was stored (the agent had no active key).</summary>
 internal sealed record RegisterResult(AgentRecord Agent, bool Created, bool VersionCreated, bool KeyIssued);
@@ -60,6 +70,12 @@ internal interface IAgentStore
     /// <summary>The current card, byte for byte as registered.</summary>
     Task<byte[]?> GetCardAsync(string id, CancellationToken ct);
 
+    /// <summary>The card of one version, byte for byte as registered.</summary>
+    Task<byte[]?> GetCardAsync(string id, long version, CancellationToken ct);
+
+    /// <summary>The current version and the SHA-256 of its card, without reading the card.</summary>
+    Task<(long Version, byte[] CardSha256)?> GetCardStampAsync(string id, CancellationToken ct);
+
     /// <summary>Every version, oldest first; null when the agent does not exist.</summary>
     Task<IReadOnlyList<AgentVersionRecord>?> ListVersionsAsync(string id, CancellationToken ct);
 
@@ -79,11 +95,14 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
     private static readonly string[] ChildTables = ["agent_skills", "agent_tags", "agent_versions", "agent_keys"];
 
     private const string Columns = """
-        id, version, name, description, card_version, skills, card_url, upstream_url, health, last_checked_at,
-        created_at, created_by, updated_at, updated_by
+        a.id, a.version, a.name, a.description, a.card_version, a.skills, a.card_url, a.upstream_url, a.health, a.last_checked_at,
+        a.created_at, a.created_by, a.updated_at, a.updated_by, v.card_signature, v.card_signature_detail
         """;
 
     public DatabaseProvider Provider => database.Provider;
+
+    // The current version's row, for its signature verdict.
+    private const string CurrentVersion = "LEFT JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.version";
 
     public static string PrincipalOf(string agentId) => $"{PrincipalId.AgentKind}:{agentId}";
 
@@ -125,10 +144,12 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
             }
             else
             {
-                var currentSha = await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(
-                    "SELECT card_sha256 FROM agent_versions WHERE agent_id = @id AND version = @version",
+                // A new version when the card changed, or when the same card now comes with other keys or another verdict.
+                var current = await connection.QuerySingleOrDefaultAsync<(byte[] Sha, string? Keys, string Signature)>(new CommandDefinition(
+                    "SELECT card_sha256, card_keys, card_signature FROM agent_versions WHERE agent_id = @id AND version = @version",
                     new { id = agent.Id, version = existing.Version }, transaction, cancellationToken: ct));
-                versionCreated = currentSha is null || !sha.AsSpan().SequenceEqual(currentSha);
+                versionCreated = current.Sha is null || !sha.AsSpan().SequenceEqual(current.Sha) ||
+                    current.Keys != agent.CardSignature.Keys || current.Signature != agent.CardSignature.Status;
                 version = versionCreated ? existing.Version + 1 : existing.Version;
                 var changed = versionCreated || existing.UpstreamUrl != agent.UpstreamUrl || existing.CardUrl != agent.CardUrl;
                 if (changed)
@@ -159,9 +180,22 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
             if (versionCreated)
             {
                 await connection.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO agent_versions (agent_id, version, card, card_sha256, card_version, created_at, created_by)
-                    VALUES (@id, @version, @card, @sha, @cardVersion, @at, @by)
-                    """, new { id = agent.Id, version, card = agent.Card, sha, cardVersion = info.Version, at = UnixTime.Ms(agent.At), by = agent.By },
+                    INSERT INTO agent_versions (agent_id, version, card, card_sha256, card_version, created_at, created_by,
+                                                card_signature, card_signature_detail, card_keys)
+                    VALUES (@id, @version, @card, @sha, @cardVersion, @at, @by, @signature, @signatureDetail, @keys)
+                    """, new
+                {
+                    id = agent.Id,
+                    version,
+                    card = agent.Card,
+                    sha,
+                    cardVersion = info.Version,
+                    at = UnixTime.Ms(agent.At),
+                    by = agent.By,
+                    signature = agent.CardSignature.Status,
+                    signatureDetail = agent.CardSignature.Detail,
+                    keys = agent.CardSignature.Keys,
+                },
                     transaction, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition("DELETE FROM agent_skills WHERE agent_id = @id", new { id = agent.Id }, transaction, cancellationToken: ct));
                 await connection.ExecuteAsync(new CommandDefinition("DELETE FROM agent_tags WHERE agent_id = @id", new { id = agent.Id }, transaction, cancellationToken: ct));
@@ -195,13 +229,28 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
             return new RegisterResult(stored!, created, versionCreated, keyIssued);
         }, ct, RegistryLock);
 
-    private static Dictionary<string, string> Details(long version, byte[] sha, NewAgent agent) => new()
+    private static Dictionary<string, string> Details(long version, byte[] sha, NewAgent agent)
     {
-        ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["card_sha256"] = Convert.ToHexStringLower(sha),
-        ["card_version"] = agent.Info.Version,
-        ["upstream"] = agent.UpstreamUrl,
-    };
+        var details = new Dictionary<string, string>
+        {
+            ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["card_sha256"] = Convert.ToHexStringLower(sha),
+            ["card_version"] = agent.Info.Version,
+            ["upstream"] = agent.UpstreamUrl,
+            ["card_signature"] = agent.CardSignature.Status,
+        };
+        if (agent.CardSignature.Detail is { } detail)
+        {
+            details["card_signature_detail"] = detail;
+        }
+
+        if (agent.CardSignature.KeyIds() is { } kids)
+        {
+            details["card_key_ids"] = kids;
+        }
+
+        return details;
+    }
 
     public async Task<AgentRecord?> GetAsync(string id, CancellationToken ct)
     {
@@ -212,7 +261,7 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
     private static async Task<AgentRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, string id, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            $"SELECT {Columns} FROM agents WHERE id = @id", new { id }, transaction, cancellationToken: ct));
+            $"SELECT {Columns} FROM agents a {CurrentVersion} WHERE a.id = @id", new { id }, transaction, cancellationToken: ct));
         return row?.ToRecord();
     }
 
@@ -224,7 +273,7 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
                 .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
         await using var connection = await database.OpenAsync(ct);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition($"""
-            SELECT {Columns} FROM agents a
+            SELECT {Columns} FROM agents a {CurrentVersion}
             WHERE (@after IS NULL OR a.id > @after)
               AND (@skill IS NULL OR EXISTS (SELECT 1 FROM agent_skills s WHERE s.agent_id = a.id AND s.skill_id = @skill))
               AND (@tag IS NULL OR EXISTS (SELECT 1 FROM agent_tags t WHERE t.agent_id = a.id AND t.tag = @tag))
@@ -250,15 +299,33 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
             """, new { id }, cancellationToken: ct));
     }
 
+    public async Task<byte[]?> GetCardAsync(string id, long version, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<byte[]>(new CommandDefinition(
+            "SELECT card FROM agent_versions WHERE agent_id = @id AND version = @version", new { id, version }, cancellationToken: ct));
+    }
+
+    public async Task<(long Version, byte[] CardSha256)?> GetCardStampAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<(long Version, byte[] Sha)>(new CommandDefinition("""
+            SELECT a.version, v.card_sha256 FROM agents a JOIN agent_versions v ON v.agent_id = a.id AND v.version = a.version WHERE a.id = @id
+            """, new { id }, cancellationToken: ct));
+        return row.Sha is null ? null : (row.Version, row.Sha);
+    }
+
     public async Task<IReadOnlyList<AgentVersionRecord>?> ListVersionsAsync(string id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         var rows = (await connection.QueryAsync<VersionRow>(new CommandDefinition("""
-            SELECT version, created_at, created_by, card_sha256, card_version FROM agent_versions WHERE agent_id = @id ORDER BY version
+            SELECT version, created_at, created_by, card_sha256, card_version, card_signature, card_signature_detail
+            FROM agent_versions WHERE agent_id = @id ORDER BY version
             """, new { id }, cancellationToken: ct))).ToList();
         return rows.Count == 0
             ? null
-            : rows.Select(r => new AgentVersionRecord(r.Version, UnixTime.From(r.CreatedAt), r.CreatedBy, r.CardSha256, r.CardVersion)).ToList();
+            : rows.Select(r => new AgentVersionRecord(r.Version, UnixTime.From(r.CreatedAt), r.CreatedBy, r.CardSha256, r.CardVersion,
+                r.CardSignature, r.CardSignatureDetail)).ToList();
     }
 
     public Task<bool> DeleteAsync(string id, string by, DateTimeOffset at, CancellationToken ct) =>
@@ -324,11 +391,13 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
         public string CreatedBy { get; init; } = "";
         public long UpdatedAt { get; init; }
         public string UpdatedBy { get; init; } = "";
+        public string? CardSignature { get; init; }
+        public string? CardSignatureDetail { get; init; }
 
         public AgentRecord ToRecord() => new(Id, Version, Name, Description, CardVersion,
             JsonSerializer.Deserialize(Skills, HubJsonContext.Default.ListAgentSkillSummary) ?? [],
             CardUrl, UpstreamUrl, Health, UnixTime.From(LastCheckedAt), UnixTime.From(CreatedAt), CreatedBy,
-            UnixTime.From(UpdatedAt), UpdatedBy);
+            UnixTime.From(UpdatedAt), UpdatedBy, CardSignature ?? Agents.CardSignature.UnsignedStatus, CardSignatureDetail);
     }
 
     private sealed class VersionRow
@@ -338,5 +407,7 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
         public string CreatedBy { get; init; } = "";
         public byte[] CardSha256 { get; init; } = [];
         public string CardVersion { get; init; } = "";
+        public string CardSignature { get; init; } = Agents.CardSignature.UnsignedStatus;
+        public string? CardSignatureDetail { get; init; }
     }
 }

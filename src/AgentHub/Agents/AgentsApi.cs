@@ -60,6 +60,10 @@ internal static partial class AgentsApi
         var keyChange = request.Keys is null && request.HmacSecret is null && request.RequireSignature is null
             ? null
             : AgentKeysApi.Validate(request.Keys, request.HmacSecret, request.RequireSignature, "", errors);
+
+        // --- card signatures: cardKeys is checked with the request ---
+        var cardKeys = CardSignatureCheck.ParseKeys(request.CardKeys, errors);
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -99,6 +103,13 @@ internal static partial class AgentsApi
             return TypedResults.ValidationProblem(cardErrors);
         }
 
+        // --- card signatures: verified against cardKeys; invalid is refused unless allowInvalidSignature ---
+        var signature = CardSignatureCheck.Verify(card, cardKeys);
+        if (signature.IsInvalid && request.AllowInvalidSignature != true)
+        {
+            return CardSignatureCheck.Refusal(signature);
+        }
+
         var upstream = upstreamOverride is not null ? request.UpstreamUrl! : info.JsonRpcUrl!;
         if (await guard.CheckAsync(upstreamOverride ?? new Uri(upstream), ct) is { } refused)
         {
@@ -114,7 +125,7 @@ internal static partial class AgentsApi
         RegisterResult result;
         try
         {
-            result = await store.RegisterAsync(new NewAgent(id, cardBytes, info, cardUrl is null ? null : request.CardUrl, upstream, now, user.PrincipalId()), candidate, ct,
+            result = await store.RegisterAsync(new NewAgent(id, cardBytes, info, cardUrl is null ? null : request.CardUrl, upstream, now, user.PrincipalId(), signature), candidate, ct,
                 keyChange is null ? null : async (connection, transaction) =>
                     keys = await AgentKeyStore.ApplyAsync(connection, transaction, store.Provider, box, id, keyChange, user.PrincipalId(), now, ct));
         }
@@ -167,7 +178,8 @@ internal static partial class AgentsApi
         return versions is null
             ? NotFound(id)
             : TypedResults.Ok<IReadOnlyList<AgentVersionResponse>>(versions
-                .Select(v => new AgentVersionResponse(v.Version, v.CreatedAt, v.CreatedBy, Convert.ToHexStringLower(v.CardSha256), v.CardVersion)).ToList());
+                .Select(v => new AgentVersionResponse(v.Version, v.CreatedAt, v.CreatedBy, Convert.ToHexStringLower(v.CardSha256), v.CardVersion,
+                    v.CardSignature, v.CardSignatureDetail)).ToList());
     }
 
     internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> OriginalCard(string id, IAgentStore store, CancellationToken ct)
@@ -177,21 +189,19 @@ internal static partial class AgentsApi
     }
 
     internal static async Task<IResult> ServedCard(
-        string id, IAgentStore store, IOptionsMonitor<AgentsOptions> options, HttpContext http, CancellationToken ct)
+        string id, ServedCards cards, IOptionsMonitor<AgentsOptions> options, HttpContext http, CancellationToken ct)
     {
-        var card = await store.GetCardAsync(id, ct);
-        if (card is null)
+        var served = await cards.GetAsync(id, BaseUrl(http, options.CurrentValue), ct);
+        if (served is null)
         {
             return NotFound(id);
         }
 
-        var served = HubCard.Rewrite(card, $"{BaseUrl(http, options.CurrentValue)}/a2a/{id}");
-        var etag = HubCard.ETag(served);
-        http.Response.Headers.ETag = etag;
+        http.Response.Headers.ETag = served.ETag;
         http.Response.Headers.CacheControl = "private, max-age=60";
-        return HubCard.Matches(http.Request.Headers.IfNoneMatch, etag)
+        return HubCard.Matches(http.Request.Headers.IfNoneMatch, served.ETag)
             ? TypedResults.StatusCode(StatusCodes.Status304NotModified)
-            : TypedResults.Bytes(served, "application/json");
+            : TypedResults.Bytes(served.Bytes, "application/json");
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> Delete(
@@ -201,7 +211,7 @@ internal static partial class AgentsApi
     private static AgentResponse ToResponse(AgentRecord a, string baseUrl, bool showInternal) => new(
         a.Id, a.Name, a.Description, a.CardVersion, a.Version, a.Skills, $"{baseUrl}/a2a/{a.Id}/.well-known/agent-card.json",
         a.Health, a.LastCheckedAt, a.CreatedAt, a.CreatedBy, a.UpdatedAt, a.UpdatedBy,
-        showInternal ? a.UpstreamUrl : null, showInternal ? a.CardUrl : null);
+        showInternal ? a.UpstreamUrl : null, showInternal ? a.CardUrl : null, a.CardSignature, a.CardSignatureDetail);
 
     /// <summary>The hub's external base URL: <c>Agents:PublicUrl</c>, else the request's scheme, host and path base.</summary>
     private static string BaseUrl(HttpContext http, AgentsOptions options) =>

@@ -8,6 +8,7 @@ internal static class AgentsServiceCollectionExtensions
         services.AddSingleton<UrlGuard>();
         services.AddSingleton<CardFetcher>();
         services.AddSingleton<IAgentStore, AgentStore>();
+        services.AddSingleton<ServedCards>();
         services.AddSingleton<AgentHealthProbe>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentHealthProbe>());
 

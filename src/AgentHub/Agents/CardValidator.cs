@@ -43,6 +43,13 @@ internal static class CardValidator
             return (null, Flatten(errors));
         }
 
+        // I-JSON (RFC 7493): readers would disagree on a duplicated member, and signatures cannot cover either.
+        if (NotIJson(card, prefix) is { } notIJson)
+        {
+            Add(notIJson.Path, notIJson.Problem);
+            return (null, Flatten(errors));
+        }
+
         var name = RequiredString(card, "name", prefix, Add);
         var description = RequiredString(card, "description", prefix, Add);
         var version = RequiredString(card, "version", prefix, Add);
@@ -140,6 +147,52 @@ internal static class CardValidator
         return errors.Count > 0
             ? (null, Flatten(errors))
             : (new CardInfo(name!, description!, version!, skills, jsonRpcUrl), []);
+    }
+
+    private static (string Path, string Problem)? NotIJson(JsonElement element, string path)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    var names = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var member in element.EnumerateObject())
+                    {
+                        if (!names.Add(member.Name))
+                        {
+                            return (path, $"The member '{member.Name}' appears more than once.");
+                        }
+
+                        if (NotIJson(member.Value, $"{path}.{member.Name}") is { } inner)
+                        {
+                            return inner;
+                        }
+                    }
+
+                    return null;
+                case JsonValueKind.Array:
+                    var i = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (NotIJson(item, $"{path}[{i++}]") is { } inner)
+                        {
+                            return inner;
+                        }
+                    }
+
+                    return null;
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return null;
+                default:
+                    return null;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return (path, "A string or member name is not valid Unicode (an unpaired surrogate escape).");
+        }
     }
 
     private static string? RequiredString(JsonElement parent, string property, string prefix, Action<string, string> add)

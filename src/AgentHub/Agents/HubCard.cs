@@ -6,13 +6,14 @@ namespace AgentHub.Agents;
 
 /// <summary>
 /// The card the hub serves for an agent: the original with <c>supportedInterfaces</c> pointing at the hub's
-/// <c>/a2a/{id}</c> and security describing the hub's bearer authentication; every other member unchanged.
+/// <c>/a2a/{id}</c> and security describing the hub's bearer authentication; every other member unchanged, except
+/// <c>signatures</c>, which <see cref="ServedCards"/> replaces with the hub's own.
 /// </summary>
 internal static class HubCard
 {
     public const string SchemeName = "agenthub";
 
-    public static byte[] Rewrite(byte[] original, string agentUrl)
+    public static JsonObject Rewrite(byte[] original, string agentUrl)
     {
         var card = JsonNode.Parse(original, documentOptions: new JsonDocumentOptions { MaxDepth = 64 })!.AsObject();
         card["supportedInterfaces"] = new JsonArray(new JsonObject
@@ -36,7 +37,7 @@ internal static class HubCard
         {
             ["schemes"] = new JsonObject { [SchemeName] = new JsonObject { ["list"] = new JsonArray() } },
         });
-        return JsonSerializer.SerializeToUtf8Bytes(card, HubJsonContext.Default.JsonObject);
+        return card;
     }
 
     /// <summary>A strong ETag over the served bytes.</summary>

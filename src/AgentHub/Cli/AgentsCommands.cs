@@ -28,11 +28,20 @@ internal static class AgentsCommands
         var cardFile = new Option<FileInfo?>("--card-file") { Description = "A file holding the agent's A2A card (JSON)", HelpName = "FILE" };
         var upstream = new Option<string?>("--upstream-url") { Description = "Where the hub forwards calls [default: the card's first JSONRPC interface]", HelpName = "URL" };
         var (jwk, hmac, require) = AgentKeysCommands.Options();
+        var cardKeys = new Option<FileInfo?>("--card-keys")
+        {
+            Description = "A JWKS file of the public EC P-256 keys the card's signatures must verify with",
+            HelpName = "JWKS-FILE",
+        };
+        var allowInvalid = new Option<bool>("--allow-invalid-signature")
+        {
+            Description = "Register the card even when its signatures do not verify (recorded as invalid)",
+        };
         var register = new Command("register",
             "Register an agent, or record a new card version for an existing one. A new agent key is printed once, alone on stdout " +
             "(with --hmac-secret, the HMAC secret follows on the next line).")
         {
-            id, cardUrl, cardFile, upstream, jwk, hmac, require,
+            id, cardUrl, cardFile, upstream, cardKeys, allowInvalid, jwk, hmac, require,
         };
         register.Validators.Add(r =>
         {
@@ -43,24 +52,15 @@ internal static class AgentsCommands
         });
         register.SetAction(async (result, ct) =>
         {
-            JsonElement? card = null;
-            if (result.GetValue(cardFile) is { } file)
+            var (cardOk, card) = await ReadJsonAsync(result, result.GetValue(cardFile), "--card-file", ct);
+            var (keysOk, keys) = await ReadJsonAsync(result, result.GetValue(cardKeys), "--card-keys", ct);
+            if (!cardOk || !keysOk)
             {
-                try
-                {
-                    await using var stream = file.OpenRead();
-                    using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
-                    card = document.RootElement.Clone();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-                {
-                    await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot read --card-file: {e.Message}");
-                    return HubCli.Failure;
-                }
+                return HubCli.Failure;
             }
 
-            var keys = await AgentKeysCommands.ReadJwksAsync(result, jwk, ct);
-            if (keys is null)
+            var jwks = await AgentKeysCommands.ReadJwksAsync(result, jwk, ct);
+            if (jwks is null)
             {
                 return HubCli.Failure;
             }
@@ -69,7 +69,8 @@ internal static class AgentsCommands
             {
                 var registered = await client.RegisterAgentAsync(
                     new RegisterAgentRequest(result.GetValue(id)!, result.GetValue(cardUrl), card, result.GetValue(upstream),
-                        keys.Count > 0 ? keys : null, result.GetValue(hmac) ? true : null, result.GetValue(require)), ct);
+                        keys, result.GetValue(allowInvalid) ? true : null,
+                        jwks.Count > 0 ? jwks : null, result.GetValue(hmac) ? true : null, result.GetValue(require)), ct);
                 if (result.GetValue(HubConnection.Json))
                 {
                     await output.WriteLineAsync(JsonSerializer.Serialize(registered, CliJson.Pretty));
@@ -79,6 +80,7 @@ internal static class AgentsCommands
                 var stderr = result.InvocationConfiguration.Error;
                 await stderr.WriteLineAsync(registered.Message);
                 await stderr.WriteLineAsync($"Hub card: {registered.Agent.HubCardUrl}");
+                await stderr.WriteLineAsync($"Card signature: {Signature(registered.Agent.CardSignature, registered.Agent.CardSignatureDetail)}");
                 if (registered.Key is { } key)
                 {
                     await output.WriteLineAsync(key.Key);
@@ -109,8 +111,8 @@ internal static class AgentsCommands
                 return;
             }
 
-            await Table.WriteAsync(output, ["ID", "NAME", "VERSION", "HEALTH", "SKILLS"],
-                all.Select(a => new[] { a.Id, a.Name, $"{a.Version} ({a.CardVersion})", a.Health, string.Join(",", a.Skills.Select(s => s.Id)) }));
+            await Table.WriteAsync(output, ["ID", "NAME", "VERSION", "HEALTH", "SIGNATURE", "SKILLS"],
+                all.Select(a => new[] { a.Id, a.Name, $"{a.Version} ({a.CardVersion})", a.Health, a.CardSignature, string.Join(",", a.Skills.Select(s => s.Id)) }));
         }));
         return list;
     }
@@ -126,7 +128,8 @@ internal static class AgentsCommands
                 ? JsonSerializer.Serialize(a, CliJson.Pretty)
                 : $"id:          {a.Id}\nname:        {a.Name}\ndescription: {a.Description}\nversion:     {a.Version} (card {a.CardVersion})\n" +
                   $"health:      {a.Health} (checked {Time(a.LastCheckedAt)})\nhub card:    {a.HubCardUrl}\nupstream:    {a.UpstreamUrl ?? "-"}\n" +
-                  $"card url:    {a.CardUrl ?? "-"}\nregistered:  {Time(a.CreatedAt)} by {a.CreatedBy}\nupdated:     {Time(a.UpdatedAt)} by {a.UpdatedBy}\n" +
+                  $"card url:    {a.CardUrl ?? "-"}\nsignature:   {Signature(a.CardSignature, a.CardSignatureDetail)}\n" +
+                  $"registered:  {Time(a.CreatedAt)} by {a.CreatedBy}\nupdated:     {Time(a.UpdatedAt)} by {a.UpdatedBy}\n" +
                   $"skills:      {string.Join(", ", a.Skills.Select(s => $"{s.Id} [{string.Join(",", s.Tags)}]"))}");
         }));
         return show;
@@ -145,8 +148,8 @@ internal static class AgentsCommands
                 return;
             }
 
-            await Table.WriteAsync(output, ["VERSION", "CARD VERSION", "REGISTERED", "BY", "SHA-256"],
-                all.Select(v => new[] { v.Version.ToString(CultureInfo.InvariantCulture), v.CardVersion, Time(v.CreatedAt), v.CreatedBy, v.CardSha256 }));
+            await Table.WriteAsync(output, ["VERSION", "CARD VERSION", "REGISTERED", "BY", "SIGNATURE", "SHA-256"],
+                all.Select(v => new[] { v.Version.ToString(CultureInfo.InvariantCulture), v.CardVersion, Time(v.CreatedAt), v.CreatedBy, v.CardSignature, v.CardSha256 }));
         }));
         return versions;
     }
@@ -162,6 +165,29 @@ internal static class AgentsCommands
         }));
         return delete;
     }
+
+    /// <summary>The JSON in <paramref name="file"/> (none when not given); false after printing why it cannot be read.</summary>
+    private static async Task<(bool Ok, JsonElement? Json)> ReadJsonAsync(ParseResult result, FileInfo? file, string option, CancellationToken ct)
+    {
+        if (file is null)
+        {
+            return (true, null);
+        }
+
+        try
+        {
+            await using var stream = file.OpenRead();
+            using var document = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+            return (true, document.RootElement.Clone());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot read {option}: {e.Message}");
+            return (false, null);
+        }
+    }
+
+    private static string Signature(string status, string? detail) => detail is null ? status : $"{status} ({detail})";
 
     private static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "-";
 }

@@ -80,6 +80,44 @@ public abstract class AgentStoreContract(Db engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Signature_verdict_is_kept_per_version_and_a_new_verdict_for_the_same_card_makes_a_version()
+    {
+        var invalid = new CardSignature(CardSignature.Invalid, "The card carries 1 signature(s) but no cardKeys were given.", null);
+        var verified = new CardSignature(CardSignature.Verified, "Verified: signature 0 verified with kid 'k1'.",
+            """{"keys":[{"crv":"P-256","kid":"k1","kty":"EC","x":"x","y":"y"}]}""");
+        await _store.RegisterAsync(Agent("echo") with { Signature = invalid }, Key("echo"), default);
+
+        var rekeyed = await _store.RegisterAsync(Agent("echo", at: Now.AddMinutes(1)) with { Signature = verified }, Key("echo"), default);
+        var same = await _store.RegisterAsync(Agent("echo", at: Now.AddMinutes(2)) with { Signature = verified }, Key("echo"), default);
+
+        Assert.True(rekeyed.VersionCreated);
+        Assert.False(same.VersionCreated);
+        Assert.Equal((CardSignature.Verified, verified.Detail), (same.Agent.CardSignature, same.Agent.CardSignatureDetail));
+        var versions = await _store.ListVersionsAsync("echo", default);
+        Assert.Equal([(1L, CardSignature.Invalid, invalid.Detail), (2L, CardSignature.Verified, verified.Detail)],
+            versions!.Select(v => (v.Version, v.CardSignature, v.CardSignatureDetail)));
+        Assert.Equal(verified.Keys, await _db.ScalarAsync<string>("SELECT card_keys FROM agent_versions WHERE agent_id = 'echo' AND version = 2"));
+        var update = JsonDocument.Parse(await _db.ScalarAsync<string>("SELECT record FROM audit_records WHERE type = 'agent.update' AND target = 'echo'"));
+        var details = update.RootElement.GetProperty("details");
+        Assert.Equal(("verified", "k1"), (details.GetProperty("card_signature").GetString(), details.GetProperty("card_key_ids").GetString()));
+    }
+
+    [Fact]
+    public async Task Card_stamp_and_card_by_version_name_the_current_card_without_reading_it()
+    {
+        await _store.RegisterAsync(Agent("echo"), Key("echo"), default);
+        await _store.RegisterAsync(Agent("echo", version: "2.0.0"), Key("echo"), default);
+
+        var stamp = await _store.GetCardStampAsync("echo", default);
+
+        Assert.Equal(2, stamp!.Value.Version);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(Agent("echo", version: "2.0.0").Card), stamp.Value.CardSha256);
+        Assert.Equal(Agent("echo").Card, await _store.GetCardAsync("echo", 1, default));
+        Assert.Null(await _store.GetCardStampAsync("nobody", default));
+        Assert.Null(await _store.GetCardAsync("echo", 3, default));
+    }
+
+    [Fact]
     public async Task Delete_removes_every_row_and_revokes_the_agents_keys_in_one_go()
     {
         var key = Key("echo");

@@ -133,6 +133,8 @@ public sealed class AgentsApiTests : IAsyncLifetime
     [InlineData("""{"id":"x","cardUrl":"not a url"}""", "cardUrl")]
     [InlineData("""{"id":"x","cardUrl":"http://127.0.0.1/card","upstreamUrl":"gopher://x/"}""", "upstreamUrl")]
     [InlineData("""{"id":"x","card":[]}""", "card")]
+    [InlineData("""{"id":"x","card":{"name":"a","skills":[],"name":"b"}}""", "card")] // I-JSON: no duplicate members
+    [InlineData("""{"id":"x","card":{"name":"a","provider":{"url":"\ud800"}}}""", "card.provider.url")] // nor unpaired surrogates
     [InlineData("""{"id":"x","card":{"name":"n","description":"d","version":"1","capabilities":{},"defaultInputModes":[],"defaultOutputModes":[],"skills":[]}}""", "card.supportedInterfaces")]
     [InlineData("""{"id":"x","card":{"name":"n","description":"d","version":"1","supportedInterfaces":[],"capabilities":{},"defaultInputModes":[],"defaultOutputModes":[],"skills":[]}}""", "card.supportedInterfaces")]
     [InlineData("""{"id":"x","card":{"name":"n","description":"d","version":"1","supportedInterfaces":[{"url":"http://127.0.0.1/","protocolBinding":"GRPC","protocolVersion":"1.0"}],"capabilities":{},"defaultInputModes":[],"defaultOutputModes":[],"skills":[]}}""", "card.supportedInterfaces")]
@@ -356,7 +358,7 @@ public sealed class AgentsApiTests : IAsyncLifetime
             }
         }
 
-        Assert.Equal(original.Count + 2, served.Count);
+        Assert.Equal(original.Count + 3, served.Count); // securitySchemes, securityRequirements and the hub's signatures
         Assert.Equal(card, await _admin.GetStringAsync("/api/v1/agents/served/card"));
     }
 

@@ -95,6 +95,40 @@ public sealed class AgentsCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Register_with_card_keys_shows_the_verdict_everywhere_and_an_invalid_signature_needs_the_allow_flag()
+    {
+        using var signer = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var card = System.Text.Json.Nodes.JsonNode.Parse(_agent.Card)!.AsObject();
+        AgentHub.Client.Signatures.AgentCardSignatures.Sign(card, signer, "cli-key");
+        var cardFile = Path.Combine(_dir.Path, "signed.json");
+        var keysFile = Path.Combine(_dir.Path, "keys.json");
+        await File.WriteAllTextAsync(cardFile, card.ToJsonString());
+        await File.WriteAllTextAsync(keysFile, AgentHub.Client.Signatures.AgentCardKeys.FromPublicKey("cli-key", signer).ToJwks().ToJsonString());
+
+        var (exit, stdout, stderr) = await RunAsync(_adminKeyFile, "agents", "register", "--id", "signed", "--card-file", cardFile, "--card-keys", keysFile);
+        Assert.True(exit == HubCli.Ok, stderr);
+        TestArtifacts.Secret(stdout.Trim());
+        Assert.Contains("Card signature: verified (Verified: signature 0 verified with kid 'cli-key'.)", stderr, StringComparison.Ordinal);
+        Assert.Contains("signature:   verified", (await RunAsync(_adminKeyFile, "agents", "show", "signed")).Stdout, StringComparison.Ordinal);
+        var list = (await RunAsync(_adminKeyFile, "agents", "list")).Stdout;
+        Assert.Contains("SIGNATURE", list, StringComparison.Ordinal);
+        Assert.Contains("verified", list, StringComparison.Ordinal);
+        Assert.Contains("verified", (await RunAsync(_adminKeyFile, "agents", "versions", "signed")).Stdout, StringComparison.Ordinal);
+
+        card["description"] = "tampered";
+        await File.WriteAllTextAsync(cardFile, card.ToJsonString());
+        var (refused, _, refusal) = await RunAsync(_adminKeyFile, "agents", "register", "--id", "tampered", "--card-file", cardFile, "--card-keys", keysFile);
+        Assert.Equal(HubCli.Failure, refused);
+        Assert.Contains("card.signatures", refusal, StringComparison.Ordinal);
+
+        var (allowed, allowedOut, allowedErr) = await RunAsync(_adminKeyFile, "agents", "register", "--id", "tampered", "--card-file", cardFile,
+            "--card-keys", keysFile, "--allow-invalid-signature");
+        Assert.True(allowed == HubCli.Ok, allowedErr);
+        TestArtifacts.Secret(allowedOut.Trim());
+        Assert.Contains("Card signature: invalid", allowedErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_with_an_invalid_card_prints_every_bad_field_and_exits_1()
     {
         var cardFile = Path.Combine(_dir.Path, "bad.json");

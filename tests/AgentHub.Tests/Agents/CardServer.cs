@@ -83,8 +83,7 @@ internal static class Cards
          "provider":{"url":"https://example.com","organization":"Example"},
          "capabilities":{"streaming":true},
          "defaultInputModes":["text/plain"],"defaultOutputModes":["text/plain"],
-         "skills":[{"id":"{{skillId}}","name":"{{name}} skill","description":"{{skillDescription}}","tags":["{{tag}}","demo"]}],
          "x-vendor-extension":{"nested":[1,2.50,"\u00e9"]},
-         "signatures":[{"protected":"eyJhbGciOiJFUzI1NiJ9","signature":"c2ln"}]}
+         "skills":[{"id":"{{skillId}}","name":"{{name}} skill","description":"{{skillDescription}}","tags":["{{tag}}","demo"]}]}
         """;
 }
