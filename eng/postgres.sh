@@ -10,6 +10,8 @@
 # Typical use by hand:  eval "$(eng/postgres.sh start)"; …; eng/postgres.sh stop
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user (DIR is chowned to it).
 # -A trust and fsync=off are for a loopback test server only; never for a deployment.
+# AGENTHUB_PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes), for
+# benchmarks of durable writes.
 set -euo pipefail
 
 die() { echo "postgres.sh: $*" >&2; exit 1; }
@@ -35,7 +37,8 @@ free_port() {
 }
 
 start() {
-  local dir=${1:-} pgbin port ok=0
+  local dir=${1:-} pgbin port ok=0 speed='-c fsync=off -c synchronous_commit=off -c full_page_writes=off'
+  [ "${AGENTHUB_PG_DURABLE:-0}" = 1 ] && speed=''
   pgbin=$(pg_bin)
   command -v python3 >/dev/null || die "python3 is needed to pick a free port"
   if [ -z "$dir" ]; then
@@ -62,7 +65,7 @@ start() {
   for _ in 1 2 3 4 5; do
     port=$(free_port)
     if as_owner "cd $dir && $pgbin/pg_ctl -D $dir/pg -l $dir/log -w -t 60 \
-        -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off' \
+        -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $speed' \
         start >/dev/null 2>&1"; then
       ok=1
       break

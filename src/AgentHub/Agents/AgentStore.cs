@@ -367,13 +367,10 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
         return rows.ToList();
     }
 
-    public async Task SetHealthAsync(string id, string health, DateTimeOffset at, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
+    public Task SetHealthAsync(string id, string health, DateTimeOffset at, CancellationToken ct) =>
+        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             "UPDATE agents SET health = @health, last_checked_at = @at WHERE id = @id",
-            new { id, health, at = UnixTime.Ms(at) }, cancellationToken: ct));
-    }
+            new { id, health, at = UnixTime.Ms(at) }, transaction, cancellationToken: ct)), ct);
 
     private sealed class Row
     {

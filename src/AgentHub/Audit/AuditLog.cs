@@ -46,10 +46,20 @@ internal sealed partial class AuditLog : IAsyncDisposable
     public event Action<long>? Committed;
 
     /// <summary>Appends one record and returns once it is durable; throws <see cref="AuditUnavailableException"/> otherwise.</summary>
-    public async Task AppendAsync(AuditEvent auditEvent)
+    public Task AppendAsync(AuditEvent auditEvent) => EnqueueAsync(new Pending(auditEvent));
+
+    /// <summary>Appends two records and returns once both are durable (queued together, so usually one commit).</summary>
+    public async Task AppendAsync(AuditEvent first, AuditEvent second)
+    {
+        var a = EnqueueAsync(new Pending(first));
+        var b = EnqueueAsync(new Pending(second));
+        await a;
+        await b;
+    }
+
+    private async Task EnqueueAsync(Pending pending)
     {
         EnsureStarted();
-        var pending = new Pending(auditEvent);
         if (!_queue.Writer.TryWrite(pending))
         {
             try

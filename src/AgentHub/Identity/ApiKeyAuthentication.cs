@@ -72,9 +72,18 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             return await FailAsync("expired", "The API key has expired.", keyId, null);
         }
 
-        // Fail closed: no durable record of this authentication, no request.
-        await audit.AppendAsync(new AuditEvent(AuditTypes.AuthSuccess, key.PrincipalId, key.Id, AuditOutcome.Success,
-            new Dictionary<string, string> { ["method"] = Request.Method, ["path"] = Request.Path.Value ?? "/", ["address"] = Address() }));
+        // Fail closed: no durable record of this authentication, no request. An endpoint that defers the record writes
+        // it with its own first record, before it answers (see DeferredAuthAudit).
+        var record = new AuditEvent(AuditTypes.AuthSuccess, key.PrincipalId, key.Id, AuditOutcome.Success,
+            new Dictionary<string, string> { ["method"] = Request.Method, ["path"] = Request.Path.Value ?? "/", ["address"] = Address() });
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<DeferAuthAuditMetadata>() is not null)
+        {
+            Context.Features.Set(new DeferredAuthAudit(record));
+        }
+        else
+        {
+            await audit.AppendAsync(record);
+        }
 
         if (key.LastUsedAt is null || now - key.LastUsedAt > TouchInterval)
         {

@@ -63,10 +63,11 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
             throw new ArgumentException(PrincipalId.Rule, nameof(key));
         }
 
-        await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await InsertAsync(connection, transaction, database.Provider, key, ct);
-        await transaction.CommitAsync(ct);
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            await InsertAsync(connection, transaction, database.Provider, key, ct);
+            return true;
+        }, ct);
     }
 
     /// <summary>
@@ -174,13 +175,10 @@ internal sealed class ApiKeyStore(HubDatabase database) : IApiKeyStore
             return RevokeOutcome.Revoked;
         }, ct);
 
-    public async Task TouchAsync(string id, DateTimeOffset at, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
+    public Task TouchAsync(string id, DateTimeOffset at, CancellationToken ct) =>
+        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
             "UPDATE api_keys SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)",
-            new { id, at = UnixTime.Ms(at) }, cancellationToken: ct));
-    }
+            new { id, at = UnixTime.Ms(at) }, transaction, cancellationToken: ct)), ct);
 
     public async Task<int> CountActiveAdminKeysAsync(DateTimeOffset now, CancellationToken ct)
     {

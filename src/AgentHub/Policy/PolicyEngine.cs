@@ -29,6 +29,8 @@ internal sealed partial class PolicyEngine(PolicyStore store, ILogger<PolicyEngi
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
     private volatile CompiledPolicy _current = CompiledPolicy.Empty;
+    private long _loadsStarted; // incremented under _reload
+    private long _loadsApplied; // the last load that completed, written under _reload
 
     public CompiledPolicy Current => _current;
 
@@ -41,19 +43,25 @@ internal sealed partial class PolicyEngine(PolicyStore store, ILogger<PolicyEngi
         await _reload.WaitAsync(ct);
         try
         {
-            var (version, rules) = await store.LoadAllAsync(ct);
-            if (version < _current.Version)
-            {
-                return; // another reload already installed newer rules
-            }
-
-            _current = CompiledPolicy.Compile(version, rules);
-            LogCompiled(rules.Count, version);
+            await LoadLockedAsync(ct);
         }
         finally
         {
             _reload.Release();
         }
+    }
+
+    private async Task LoadLockedAsync(CancellationToken ct)
+    {
+        var load = Interlocked.Increment(ref _loadsStarted);
+        var (version, rules) = await store.LoadAllAsync(ct);
+        if (version >= _current.Version) // else another reload already installed newer rules
+        {
+            _current = CompiledPolicy.Compile(version, rules);
+            LogCompiled(rules.Count, version);
+        }
+
+        Volatile.Write(ref _loadsApplied, load);
     }
 
     /// <summary>Reloads when the database's policy version differs from the compiled one.</summary>
@@ -68,12 +76,28 @@ internal sealed partial class PolicyEngine(PolicyStore store, ILogger<PolicyEngi
         return true;
     }
 
-    /// <summary>After a change through this instance: apply it now. A failure is logged; the refresher retries.</summary>
+    /// <summary>
+    /// After a change through this instance has committed: apply it now. Changes made together share one reload: a
+    /// load that started after this change committed has read it, so when one has completed by the time this call
+    /// holds the lock, there is nothing left to do. A failure is logged; the refresher retries.
+    /// </summary>
     public async Task ReloadAfterChangeAsync(CancellationToken ct)
     {
+        var committedBefore = Volatile.Read(ref _loadsStarted);
         try
         {
-            await LoadAsync(ct);
+            await _reload.WaitAsync(ct);
+            try
+            {
+                if (_loadsApplied <= committedBefore)
+                {
+                    await LoadLockedAsync(ct);
+                }
+            }
+            finally
+            {
+                _reload.Release();
+            }
         }
         catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
         {

@@ -20,47 +20,45 @@ internal sealed class PolicyStore(HubDatabase database)
     public async Task<PolicyRule> CreateAsync(NewPolicyRule rule, CancellationToken ct)
     {
         var stored = new PolicyRule(NewId(), rule.Caller, rule.Agent, rule.Methods, rule.Effect, rule.Description, rule.CreatedAt, rule.CreatedBy);
-        await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition($"""
-            INSERT INTO policy_rules ({Columns})
-            VALUES (@Id, @Caller, @Agent, @Methods, @Effect, @Description, @CreatedAt, @CreatedBy)
-            """, new
+        return await database.WriteAsync(async (connection, transaction) =>
         {
-            stored.Id,
-            stored.Caller,
-            stored.Agent,
-            Methods = string.Join(',', stored.Methods),
-            stored.Effect,
-            stored.Description,
-            CreatedAt = UnixTime.Ms(stored.CreatedAt),
-            stored.CreatedBy,
-        }, transaction, cancellationToken: ct));
-        await BumpVersionAsync(connection, transaction, ct);
-        await AuditLog.WriteAsync(connection, transaction, database.Provider,
-            [new AuditEvent(AuditTypes.PolicyCreate, rule.CreatedBy, stored.Id, AuditOutcome.Success, Details(stored))], rule.CreatedAt, ct);
-        await transaction.CommitAsync(ct);
-        return stored;
+            await connection.ExecuteAsync(new CommandDefinition($"""
+                INSERT INTO policy_rules ({Columns})
+                VALUES (@Id, @Caller, @Agent, @Methods, @Effect, @Description, @CreatedAt, @CreatedBy)
+                """, new
+            {
+                stored.Id,
+                stored.Caller,
+                stored.Agent,
+                Methods = string.Join(',', stored.Methods),
+                stored.Effect,
+                stored.Description,
+                CreatedAt = UnixTime.Ms(stored.CreatedAt),
+                stored.CreatedBy,
+            }, transaction, cancellationToken: ct));
+            await BumpVersionAsync(connection, transaction, ct);
+            await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                [new AuditEvent(AuditTypes.PolicyCreate, rule.CreatedBy, stored.Id, AuditOutcome.Success, Details(stored))], rule.CreatedAt, ct);
+            return stored;
+        }, ct);
     }
 
     /// <summary>Deletes a rule; false when there is no such rule (nothing is written then).</summary>
-    public async Task<bool> DeleteAsync(string id, string deletedBy, DateTimeOffset at, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            $"DELETE FROM policy_rules WHERE id = @id RETURNING {Columns}", new { id }, transaction, cancellationToken: ct));
-        if (row is null)
+    public Task<bool> DeleteAsync(string id, string deletedBy, DateTimeOffset at, CancellationToken ct) =>
+        database.WriteAsync(async (connection, transaction) =>
         {
-            return false;
-        }
+            var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+                $"DELETE FROM policy_rules WHERE id = @id RETURNING {Columns}", new { id }, transaction, cancellationToken: ct));
+            if (row is null)
+            {
+                return false;
+            }
 
-        await BumpVersionAsync(connection, transaction, ct);
-        await AuditLog.WriteAsync(connection, transaction, database.Provider,
-            [new AuditEvent(AuditTypes.PolicyDelete, deletedBy, id, AuditOutcome.Success, Details(row.ToRule()))], at, ct);
-        await transaction.CommitAsync(ct);
-        return true;
-    }
+            await BumpVersionAsync(connection, transaction, ct);
+            await AuditLog.WriteAsync(connection, transaction, database.Provider,
+                [new AuditEvent(AuditTypes.PolicyDelete, deletedBy, id, AuditOutcome.Success, Details(row.ToRule()))], at, ct);
+            return true;
+        }, ct);
 
     public async Task<PolicyRule?> GetAsync(string id, CancellationToken ct)
     {

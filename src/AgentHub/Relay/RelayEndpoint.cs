@@ -29,7 +29,9 @@ internal static partial class RelayEndpoint
 
     public static IEndpointRouteBuilder MapRelay(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/a2a/{id}", HandleAsync).WithTags("Relay").RequireAuthorization(Policies.Authenticated);
+        routes.MapPost("/a2a/{id}", HandleAsync).WithTags("Relay").RequireAuthorization(Policies.Authenticated)
+            .WithMetadata(new DeferAuthAuditMetadata()); // auth.success commits with the call's first record
+
         return routes;
     }
 
@@ -38,40 +40,55 @@ internal static partial class RelayEndpoint
         ConcurrencyGate gate, HubMetrics metrics, IOptions<RelayOptions> options, ILoggerFactory loggers,
         InboundSignatures inbound, OutboundSigner outbound, Delegation delegation, IOptions<PolicyOptions> policyOptions)
     {
-        var o = options.Value;
-        var callerKey = "caller:" + user.PrincipalId();
-        var agentKey = "agent:" + id;
-        if (!gate.TryEnter(callerKey, o.MaxConcurrentPerCaller))
-        {
-            context.Response.Headers.RetryAfter = "1";
-            metrics.RateLimited("relay_caller_concurrency");
-            await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight for this caller (limit {o.MaxConcurrentPerCaller}).", "CALLER_CONCURRENCY");
-            return;
-        }
-
         try
         {
-            if (!gate.TryEnter(agentKey, o.MaxConcurrentPerAgent))
+            var o = options.Value;
+            var callerKey = "caller:" + user.PrincipalId();
+            var agentKey = "agent:" + id;
+            if (!gate.TryEnter(callerKey, o.MaxConcurrentPerCaller))
             {
                 context.Response.Headers.RetryAfter = "1";
-                metrics.RateLimited("relay_agent_concurrency");
-                await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight to agent '{id}' (limit {o.MaxConcurrentPerAgent}).", "AGENT_CONCURRENCY");
+                metrics.RateLimited("relay_caller_concurrency");
+                await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight for this caller (limit {o.MaxConcurrentPerCaller}).", "CALLER_CONCURRENCY");
                 return;
             }
 
             try
             {
-                var checks = new RelayChecks(inbound, outbound, delegation, policyOptions.Value.MaxDelegationDepth);
-                await RelayAsync(id, context, user, policy, agents, owners, audit, tokens, clients, guard, metrics, o, loggers, checks);
+                if (!gate.TryEnter(agentKey, o.MaxConcurrentPerAgent))
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                    metrics.RateLimited("relay_agent_concurrency");
+                    await RpcErrors.WriteAsync(context, 429, "null", RpcCodes.Forbidden, $"Too many calls in flight to agent '{id}' (limit {o.MaxConcurrentPerAgent}).", "AGENT_CONCURRENCY");
+                    return;
+                }
+
+                try
+                {
+                    var checks = new RelayChecks(inbound, outbound, delegation, policyOptions.Value.MaxDelegationDepth);
+                    await RelayAsync(id, context, user, policy, agents, owners, audit, tokens, clients, guard, metrics, o, loggers, checks);
+                }
+                finally
+                {
+                    gate.Exit(agentKey);
+                }
             }
             finally
             {
-                gate.Exit(agentKey);
+                gate.Exit(callerKey);
             }
         }
         finally
         {
-            gate.Exit(callerKey);
+            // Normally written with the call's first record; here only after a failure that wrote none.
+            try
+            {
+                await DeferredAuthAudit.FlushAsync(context, audit);
+            }
+            catch (AuditUnavailableException e)
+            {
+                LogAuthNotRecorded(loggers.CreateLogger("AgentHub.Relay"), e);
+            }
         }
     }
 
@@ -110,7 +127,7 @@ internal static partial class RelayEndpoint
             metrics.SignatureFailure(signed.Reason!);
             try
             {
-                await audit.AppendAsync(new AuditEvent(AuditTypes.SignatureFailure, caller, id, AuditOutcome.Failure, new Dictionary<string, string>
+                await DeferredAuthAudit.AppendWithAsync(context, audit, new AuditEvent(AuditTypes.SignatureFailure, caller, id, AuditOutcome.Failure, new Dictionary<string, string>
                 {
                     ["reason"] = signed.Reason!,
                     ["keyid"] = signed.KeyId ?? "",
@@ -218,7 +235,7 @@ internal static partial class RelayEndpoint
         try
         {
             // Fail closed: no durable record, no call.
-            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayCall, caller, id, AuditOutcome.Success, new Dictionary<string, string>
+            await DeferredAuthAudit.AppendWithAsync(context, audit, new AuditEvent(AuditTypes.RelayCall, caller, id, AuditOutcome.Success, new Dictionary<string, string>
             {
                 ["method"] = method,
                 ["task"] = envelope.TaskId ?? "",
@@ -321,7 +338,7 @@ internal static partial class RelayEndpoint
             details["chain"] = chain.Describe(Agents.AgentStore.PrincipalOf(id));
         }
 
-        await audit.AppendAsync(new AuditEvent(AuditTypes.RelayDenied, caller, id, AuditOutcome.Denied, details));
+        await DeferredAuthAudit.AppendWithAsync(context, audit, new AuditEvent(AuditTypes.RelayDenied, caller, id, AuditOutcome.Denied, details));
         metrics.RelayCall(id, method, RelayOutcome.Denied, Stopwatch.GetElapsedTime(started));
         await RpcErrors.WriteAsync(context, status, idJson, RpcCodes.Forbidden, reason, code);
     }
@@ -558,6 +575,9 @@ internal static partial class RelayEndpoint
             : socket.Message,
         _ => e.HttpRequestError == HttpRequestError.ConnectionError ? "connection failed" : e.Message,
     };
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "The authentication of a relay call that failed could not be written to the audit log")]
+    private static partial void LogAuthNotRecorded(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "The outcome of a call to agent {Agent} could not be written to the audit log")]
     private static partial void LogOutcomeNotRecorded(ILogger logger, Exception exception, string agent);

@@ -1,13 +1,25 @@
 using System.Text;
 using System.Text.Json;
+using AgentHub.Audit;
+using AgentHub.Identity;
 
 namespace AgentHub.Relay;
 
 /// <summary>Writes JSON-RPC error answers (A2A: errors travel with HTTP 200 unless the HTTP layer itself refused).</summary>
 internal static class RpcErrors
 {
-    public static Task WriteAsync(HttpContext context, int httpStatus, string idJson, int code, string message, string? reason = null, object? extra = null)
+    public static async Task WriteAsync(HttpContext context, int httpStatus, string idJson, int code, string message, string? reason = null, object? extra = null)
     {
+        try
+        {
+            // An answer that wrote no record of its own still needs the caller's authentication on record first.
+            await DeferredAuthAudit.FlushAsync(context, context.RequestServices.GetRequiredService<AuditLog>());
+        }
+        catch (AuditUnavailableException)
+        {
+            (httpStatus, code, message, reason, extra) = (503, RpcCodes.Internal, "The audit log could not record this request, so it was not carried out. Retry later.", "AUDIT_UNAVAILABLE", null);
+        }
+
         context.Response.StatusCode = httpStatus;
         context.Response.ContentType = "application/json";
         using var buffer = new MemoryStream();
@@ -43,7 +55,7 @@ internal static class RpcErrors
             writer.WriteEndObject();
         }
 
-        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
+        await context.Response.Body.WriteAsync(buffer.ToArray());
     }
 
     public static byte[] Event(string idJson, int code, string message) =>

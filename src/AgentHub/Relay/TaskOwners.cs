@@ -7,7 +7,7 @@ namespace AgentHub.Relay;
 /// Which verified caller created each task the hub has seen, per agent. Kept in the database, so every instance
 /// enforces it. The first caller to see a task id owns it.
 /// </summary>
-internal sealed class TaskOwners(HubDatabase database, TimeProvider time)
+internal sealed class TaskOwners(HubDatabase database, GroupCommit writes, TimeProvider time)
 {
     public async Task RecordAsync(string agent, IReadOnlyCollection<string> taskIds, string owner, CancellationToken ct)
     {
@@ -16,12 +16,13 @@ internal sealed class TaskOwners(HubDatabase database, TimeProvider time)
             return;
         }
 
-        await using var connection = await database.OpenAsync(ct);
+        // Group-committed with the other writes of concurrent calls: durable before the answer goes out, one commit for many.
         var now = UnixTime.Ms(time.GetUtcNow());
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var rows = taskIds.Distinct().Select(task => new { agent, task, owner, now }).ToList();
+        await writes.ExecuteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO task_owners (agent_id, task_id, owner, created_at) VALUES (@agent, @task, @owner, @now)
             ON CONFLICT (agent_id, task_id) DO NOTHING
-            """, taskIds.Distinct().Select(task => new { agent, task, owner, now }), cancellationToken: ct));
+            """, rows, transaction))).WaitAsync(ct);
     }
 
     public async Task<string?> OwnerAsync(string agent, string taskId, CancellationToken ct)

@@ -10,7 +10,7 @@ namespace AgentHub.Signatures;
 /// (primary key on the pair) is the decision, so every hub instance sharing a PostgreSQL database sees the same
 /// answer; an in-process set in front refuses repeats that arrive at this instance without a round trip.
 /// </summary>
-internal sealed class ReplayCache(HubDatabase database, TimeProvider time)
+internal sealed class ReplayCache(HubDatabase database, GroupCommit writes, TimeProvider time)
 {
     /// <summary>Above this many remembered pairs the in-process set stops growing; the database still decides.</summary>
     public const int MaxLocalEntries = 200_000;
@@ -30,11 +30,11 @@ internal sealed class ReplayCache(HubDatabase database, TimeProvider time)
 
         try
         {
-            await using var connection = await database.OpenAsync(ct);
-            return await connection.ExecuteAsync(new CommandDefinition("""
+            var inserted = await writes.ExecuteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO signature_nonces (key_id, nonce, expires_at) VALUES (@keyId, @nonce, @until)
                 ON CONFLICT (key_id, nonce) DO NOTHING
-                """, new { keyId, nonce, until }, cancellationToken: ct)) == 1;
+                """, new { keyId, nonce, until }, transaction))).WaitAsync(ct);
+            return inserted == 1;
         }
         catch
         {
@@ -59,9 +59,8 @@ internal sealed class ReplayCache(HubDatabase database, TimeProvider time)
             }
         }
 
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM signature_nonces WHERE expires_at < @now", new { now }, cancellationToken: ct));
+        return await database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM signature_nonces WHERE expires_at < @now", new { now }, transaction, cancellationToken: ct)), ct);
     }
 }
 

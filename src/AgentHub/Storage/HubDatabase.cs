@@ -16,11 +16,18 @@ internal sealed class HubDatabase : IAsyncDisposable
     /// <summary>Advisory lock key for appending to the audit log, so its sequence and chain stay linear across instances.</summary>
     public const long AuditLock = 0x4167_656E_7441_7564; // "AgentAud"
 
+    // SQLite has one writer at a time. Writers of this process queue here, asynchronously, instead of meeting in
+    // SQLite's busy handler, which blocks a thread and sleeps up to 100 ms per retry: under load that sleep, not the
+    // write, was the latency. The flag marks a flow that holds the gate, so a nested write cannot wait on itself.
+    private readonly SemaphoreSlim? _sqliteWriter;
+    private static readonly AsyncLocal<bool> HoldsWriter = new();
+
     public HubDatabase(DbDataSource dataSource, DatabaseProvider provider, string description)
     {
         DataSource = dataSource;
         Provider = provider;
         Description = description;
+        _sqliteWriter = provider == DatabaseProvider.Sqlite ? new SemaphoreSlim(1, 1) : null;
     }
 
     public DbDataSource DataSource { get; }
@@ -35,30 +42,60 @@ internal sealed class HubDatabase : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="work"/> in a transaction that no other hub instance can run at the same time:
     /// SQLite takes the write lock at BEGIN (IMMEDIATE); PostgreSQL takes a transaction-scoped advisory lock.
-    /// Used for migrations, first-start bootstrap and check-then-write invariants.
+    /// Used for migrations, first-start bootstrap, check-then-write invariants and the audit log's batches.
     /// </summary>
-    public async Task<T> ExclusiveAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, long lockKey = SchemaLock)
+    public Task<T> ExclusiveAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, long lockKey = SchemaLock) =>
+        WriteAsync(work, ct, lockKey);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction and commits it. On SQLite the writers of this process take
+    /// turns before BEGIN IMMEDIATE; on PostgreSQL, with <paramref name="lockKey"/>, the transaction first takes that
+    /// advisory lock (without one, PostgreSQL's row locks are all the serialisation there is).
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, long? lockKey = null)
     {
-        await using var connection = await OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (Provider == DatabaseProvider.Postgres)
+        var gate = _sqliteWriter is not null && !HoldsWriter.Value ? _sqliteWriter : null;
+        if (gate is not null)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "SELECT pg_advisory_xact_lock(@key)";
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "key";
-            parameter.Value = lockKey;
-            command.Parameters.Add(parameter);
-            await command.ExecuteNonQueryAsync(ct);
+            await gate.WaitAsync(ct);
         }
 
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync(ct);
-        return result;
+        try
+        {
+            if (gate is not null)
+            {
+                HoldsWriter.Value = true; // flows into work, and is gone again when this method returns
+            }
+
+            await using var connection = await OpenAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            if (Provider == DatabaseProvider.Postgres && lockKey is { } key)
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "SELECT pg_advisory_xact_lock(@key)";
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "key";
+                parameter.Value = key;
+                command.Parameters.Add(parameter);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(ct);
+            return result;
+        }
+        finally
+        {
+            gate?.Release();
+        }
     }
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        _sqliteWriter?.Dispose();
+    }
 
     /// <summary>
     /// Opens the database named by <paramref name="database"/>: empty means SQLite in <paramref name="dataDir"/>;

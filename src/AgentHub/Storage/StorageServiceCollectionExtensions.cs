@@ -15,6 +15,7 @@ internal static class StorageServiceCollectionExtensions
             return HubDatabase.Open(options.Database, options.Data);
         });
         services.AddSingleton<Migrator>();
+        services.AddSingleton<GroupCommit>();
         return services;
     }
 

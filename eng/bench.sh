@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The benchmarks of AgentHub: what the hub costs, measured beside a direct call and beside nginx in one run.
+#
+#   eng/bench.sh [--quick] [--out FILE] [--json FILE]
+#
+# Installs what is missing (Debian's wrk, nginx-light, postgresql), builds Release, then on loopback: starts the
+# upstream agent (bench/AgentHub.BenchAgent), nginx in front of it and the hub with every check on; measures
+# throughput (wrk, 64 connections), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
+# registers 10,000 agents and measures memory under load and cold start; then durable audit appends on SQLite and
+# on a durable PostgreSQL, and the micro benchmarks (bench/AgentHub.Benchmarks). Servers run on CPU 0 and load
+# generators on CPU 1. Everything it started is stopped on the way out.
+#
+# Writes BENCHMARKS.md (or FILE) with the date, machine, commit, parameters and every figure as median (min–max)
+# of the rounds, and prints as its last line:
+#   bench: hub/nginx=… signed/nginx=… p99_added_ms=… ttfe_added_ms=… audit_rps=… policy_ns=… rss_mb=…
+# Figures are reported, never asserted: a benchmark does not fail on a slow machine. Exit 1 only when a measurement
+# could not be made (a server did not start, a path answered errors).
+#
+# Options:
+#   --quick       one short round of everything (under two minutes after the build), 1,000 agents; written to
+#                 artifacts/bench/BENCHMARKS-quick.md unless --out is given, so the published figures stay
+#   --out FILE    where the report goes
+#   --json FILE   also write every raw figure as JSON
+#   --parts LIST  comma-separated subset of paths,audit,micro (for working on one part)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0;;
+esac
+
+install_missing() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v taskset >/dev/null || missing+=(util-linux)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "bench.sh: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo=sudo
+  fi
+  echo "bench: apt-get install ${missing[*]}" >&2
+  # no service may start on install (nginx would take port 80): a policy-rc.d that says no, for the install only
+  local guard=/usr/sbin/policy-rc.d placed=0
+  if [ ! -e "$guard" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null && $sudo chmod +x "$guard" && placed=1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+  local rc=$?
+  [ "$placed" = 1 ] && $sudo rm -f "$guard"
+  return $rc
+}
+
+install_missing
+command -v node >/dev/null || { echo "bench.sh: Node.js is needed (load scripts in bench/load)" >&2; exit 1; }
+
+echo "bench: building Release" >&2
+for project in bench/AgentHub.Benchmarks bench/AgentHub.BenchAgent; do
+  dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+done
+
+exec python3 eng/bench.py "$@"

@@ -1,0 +1,151 @@
+"""BENCHMARKS.md and the summary line, from the results eng/bench.py gathered."""
+from __future__ import annotations
+
+
+def _mr(v: dict, fmt: str = "{:,.0f}") -> str:
+    """median (min–max) of a median_range dict."""
+    if v["n"] == 1:
+        return fmt.format(v["median"])
+    return f"{fmt.format(v['median'])} ({fmt.format(v['min'])}–{fmt.format(v['max'])})"
+
+
+def _policy_ns(r: dict) -> float | None:
+    rows = [m for m in r.get("micro", []) if "Decide" in m["name"] and "10000" in m["name"]]
+    return max(float(m["mean_ns"]) for m in rows) if rows else None
+
+
+def _policy_alloc(r: dict) -> float | None:
+    rows = [m for m in r.get("micro", []) if "Decide" in m["name"] and "10000" in m["name"]]
+    return max(float(m["allocated_bytes"] or 0) for m in rows) if rows else None
+
+
+def summary_line(r: dict) -> str:
+    t, lat, tt = r["throughput"], r["latency"], r["ttfe"]
+    policy = _policy_ns(r)
+    return (f"bench: hub/nginx={t['hub_over_nginx']['median']:.2f} signed/nginx={t['signed_over_nginx']['median']:.2f} "
+            f"p99_added_ms={lat['hub_p99_added_ms']['median']:.2f} ttfe_added_ms={tt['hub_p50_added_ms']['median']:.2f} "
+            f"audit_rps={r['audit']['sqlite_64']['median']:.0f} policy_ns={policy if policy is not None else float('nan'):.0f} "
+            f"rss_mb={r['rss_agents_mb']:.0f}")
+
+
+def _target(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(r: dict) -> str:
+    p, m, t, lat, tt, a = r["params"], r["machine"], r["throughput"], r["latency"], r["ttfe"], r["audit"]
+    policy, policy_alloc = _policy_ns(r), _policy_alloc(r)
+    out = []
+    w = out.append
+    w("# Benchmarks")
+    w("")
+    w("What the hub costs on the hot path, measured beside a direct call and beside nginx in the same run. Written by")
+    w("`eng/bench.sh`" + (" **--quick** (fewer, shorter runs: a smoke test, not figures to quote)" if r["quick"] else "") +
+      "; run it again to reproduce. Every figure is the median of the rounds, with min–max in brackets.")
+    w("")
+    w(f"- Date: {r['date']}; commit `{r['commit']}`; whole run {r['elapsed_s'] / 60:.1f} min")
+    w(f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, {m['os']}, kernel {m['kernel']}; load average at the end {m['load']}")
+    w(f"- Software: .NET SDK {m['dotnet']}, {m['nginx']}, {m['wrk']}, Node {m['node']}")
+    w(f"- Parameters: {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
+      f"{p['latency_seconds']} s per path at {p['rate']} requests/s; time to first event {p['ttfe_seconds']} s per path at "
+      f"{p['ttfe_rate']} streams/s; {p['rules']:,} policy rules; {p['agents']:,} agents; memory soak {p['soak_seconds']} s")
+    w("- Pinning: " + ("servers (upstream agent, nginx, hub) on CPU 0, load generators on CPU 1 (`taskset`)" if r["pinned"] else
+                       "none (fewer than two cores or no `taskset`)"))
+    w("")
+    w("## Targets")
+    w("")
+    w("| target | measured | |")
+    w("| --- | --- | --- |")
+    rows = [
+        ("full-security hub throughput ≥ 0.8 × nginx (stretch 1.0)", f"{t['hub_over_nginx']['median']:.2f} × nginx", t["hub_over_nginx"]["median"] >= 0.8),
+        ("with RFC 9421 verify + sign ≥ 0.7 × nginx", f"{t['signed_over_nginx']['median']:.2f} × nginx", t["signed_over_nginx"]["median"] >= 0.7),
+        ("added p99 latency over direct at 1,000 req/s ≤ 1 ms", f"{lat['hub_p99_added_ms']['median']:.2f} ms", lat["hub_p99_added_ms"]["median"] <= 1),
+        ("added time to first SSE event ≤ 1 ms (median)", f"{tt['hub_p50_added_ms']['median']:.2f} ms", tt["hub_p50_added_ms"]["median"] <= 1),
+        ("audit ≥ 20,000 durable records/s on SQLite at 64 writers", f"{a['sqlite_64']['median']:,.0f}/s", a["sqlite_64"]["median"] >= 20000),
+        ("policy ≤ 1 µs per decision at 10,000 rules, zero allocations",
+         f"{policy:,.0f} ns, {policy_alloc:.0f} B" if policy is not None else "not measured",
+         policy is not None and policy <= 1000 and policy_alloc == 0),
+        (f"RSS ≤ 150 MB with {p['agents']:,} agents registered", f"{r['rss_agents_mb']:.0f} MB", r["rss_agents_mb"] <= 150),
+        ("cold start to ready ≤ 1.5 s", f"{r['cold_start_ms']['median'] / 1000:.2f} s", r["cold_start_ms"]["median"] <= 1500),
+    ]
+    for name, value, ok in rows:
+        w(f"| {name} | {value} | {_target(ok)} |")
+    w("")
+    w("## Paths")
+    w("")
+    w("The same ~1 KB A2A `SendMessage` request to the same upstream (`bench/AgentHub.BenchAgent`, a minimal A2A agent that")
+    w("answers a completed ~1 KB Task) by four paths: **direct** to the upstream; **nginx** (`proxy_pass` with upstream")
+    w("keep-alive, buffering off, one worker); **hub**: through `/a2a/bench` with every check on — API key, policy with")
+    w(f"{p['rules']:,} rules, rate limits (set high), concurrency limits, the durable `relay.call` audit record before forwarding and")
+    w("`relay.result` after, task ownership, hub JWT and RFC 9421 signature on the forwarded request, metrics; **signed**: as")
+    w("hub, and the caller signs each request (RFC 9421, `ecdsa-p256-sha256`, its own nonce) which the hub verifies,")
+    w("replay-checks and records. Load: `wrk` (one thread).")
+    w("")
+    w(f"### Throughput ({p['connections']} connections, requests/s)")
+    w("")
+    w("| path | requests/s | ratio to nginx |")
+    w("| --- | --- | --- |")
+    for path in ["direct", "nginx", "hub", "signed"]:
+        ratio = {"hub": _mr(t["hub_over_nginx"], "{:.2f}"), "signed": _mr(t["signed_over_nginx"], "{:.2f}"), "nginx": "1"}.get(path, "")
+        w(f"| {path} | {_mr(t[f'{path}_rps'])} | {ratio} |")
+    w("")
+    w("Rounds (direct, nginx, hub, signed, one after the other): " +
+      "; ".join(", ".join(f"{k} {v:,.0f}" for k, v in rnd.items()) for rnd in t["rounds"]))
+    w("")
+    w(f"### Latency at a fixed rate (`SendMessage`, about {p['rate']:,} requests/s, {lat['connections']} connections each waiting {lat['delay_ms']} ms between requests; ms)")
+    w("")
+    w("| path | achieved req/s | p50 | p90 | p99 | p99.9 | p50 added | p99 added |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in ["direct", "nginx", "hub", "signed"]:
+        added = ("", "") if path == "direct" else (_mr(lat[f"{path}_p50_added_ms"], "{:.2f}"), _mr(lat[f"{path}_p99_added_ms"], "{:.2f}"))
+        w(f"| {path} | {_mr(lat[f'{path}_rps'])} | " + " | ".join(_mr(lat[f"{path}_{q}_ms"], "{:.2f}") for q in ["p50", "p90", "p99", "p999"]) +
+          f" | {added[0]} | {added[1]} |")
+    w("")
+    w(f"### Time to first event (`SendStreamingMessage`, {p['ttfe_rate']} streams/s open loop, Node's HTTP client; ms)")
+    w("")
+    w("The upstream answers Task, status, artifact and completed events; the time is from sending the request to the first `data:`.")
+    w("")
+    w("| path | p50 | p90 | p99 | p99.9 | p50 added | p99 added |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for path in ["direct", "nginx", "hub"]:
+        added = ("", "") if path == "direct" else (_mr(tt[f"{path}_p50_added_ms"], "{:.2f}"), _mr(tt[f"{path}_p99_added_ms"], "{:.2f}"))
+        w(f"| {path} | " + " | ".join(_mr(tt[f"{path}_{q}_ms"], "{:.2f}") for q in ["p50", "p90", "p99", "p999"]) + f" | {added[0]} | {added[1]} |")
+    w("")
+    w("## Components")
+    w("")
+    w(f"### Audit append (durable records/s, group commit; {p['audit_seconds']} s per run)")
+    w("")
+    w("| writers | SQLite (WAL, synchronous=FULL) | PostgreSQL (fsync on, synchronous_commit on) |")
+    w("| --- | --- | --- |")
+    for n in [1, 8, 64]:
+        w(f"| {n} | {_mr(a[f'sqlite_{n}'])} | {_mr(a[f'postgres_{n}'])} |")
+    w("")
+    w("### Micro benchmarks (BenchmarkDotNet, `bench/AgentHub.Benchmarks`)")
+    w("")
+    w("| benchmark | mean | median | min–max | allocated |")
+    w("| --- | --- | --- | --- | --- |")
+    for row in r.get("micro", []):
+        def ns(v):
+            v = float(v)
+            return f"{v / 1000:,.2f} µs" if v >= 1000 else f"{v:,.1f} ns"
+        w(f"| {row['name']} | {ns(row['mean_ns'])} | {ns(row['median_ns'])} | {ns(row['min_ns'])}–{ns(row['max_ns'])} | {row['allocated_bytes']} B |")
+    w("")
+    w("## Memory and start-up")
+    w("")
+    s = r["soak"]
+    w(f"- RSS idle (hub started, {p['rules']:,} rules loaded, 3 agents): {r['rss_idle_mb']:.0f} MB")
+    w(f"- RSS with {p['agents']:,} more agents registered: {r['rss_agents_mb']:.0f} MB")
+    w(f"- Under load for {s['seconds']} s at about {p['rate']:,} requests/s ({s['requests']:,} calls, {s['errors_status']} non-2xx): "
+      f"highest RSS in the first third {s['rss_first_third_max_mb']:.0f} MB, in the last third {s['rss_last_third_max_mb']:.0f} MB, "
+      f"at the end {s['rss_end_mb']:.0f} MB")
+    w(f"  (samples, seconds → MB: {', '.join(f'{x[0]:.0f}→{x[1]:.0f}' for x in s['samples'])})")
+    w(f"- Cold start, process start to `/readyz` = 200, on that data directory: {_mr(r['cold_start_ms'])} ms; on an empty one "
+      f"(master key, migrations, bootstrap admin): {_mr(r['cold_start_fresh_ms'])} ms")
+    w("")
+    w("## Summary line")
+    w("")
+    w("```")
+    w(summary_line(r))
+    w("```")
+    w("")
+    return "\n".join(out)
