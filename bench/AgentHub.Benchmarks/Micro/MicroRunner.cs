@@ -25,7 +25,7 @@ internal static class MicroRunner
     public static int Run(BenchArgs args)
     {
         var quick = args.Flag("--quick");
-        var output = Path.GetFullPath(args.Value("--out") ?? "BenchmarkDotNet.Artifacts");
+        var output = Path.GetFullPath(args.Value("--out") ?? throw new ArgumentException("micro needs --out DIR (where the reports go)."));
         var switcherArgs = args.Rest();
         if (!switcherArgs.Contains("--filter", StringComparer.Ordinal))
         {
