@@ -52,9 +52,11 @@ internal static class MicroRunner
     private static ManualConfig Config(bool quick, string output)
     {
         // In-process: the benchmarks run in this (Release) process instead of a generated and built project each.
+        // Tiered compilation stays on (the hub runs with it and dynamic PGO), so even the quick job warms up for half a
+        // second per case: shorter, it measures the unoptimised first tier.
         var job = Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1);
         job = quick
-            ? job.WithWarmupCount(2).WithIterationCount(3).WithIterationTime(TimeInterval.FromMilliseconds(25)).WithId("Quick")
+            ? job.WithWarmupCount(10).WithIterationCount(3).WithIterationTime(TimeInterval.FromMilliseconds(50)).WithId("Quick")
             : job.WithWarmupCount(3).WithIterationCount(10).WithIterationTime(TimeInterval.FromMilliseconds(200)).WithId("Full");
 
         var config = ManualConfig.CreateEmpty()
