@@ -29,13 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD = ROOT / "bench" / "load"
-HUB_DLL = ROOT / "src/AgentHub/bin/Release/net10.0/agenthub.dll"
+HUB_DLL = Path(os.environ.get("AGENTHUB_BENCH_HUB_DLL") or ROOT / "src/AgentHub/bin/Release/net10.0/agenthub.dll")
 AGENT_DLL = ROOT / "bench/AgentHub.BenchAgent/bin/Release/net10.0/AgentHub.BenchAgent.dll"
 BENCH_DLL = ROOT / "bench/AgentHub.Benchmarks/bin/Release/net10.0/AgentHub.Benchmarks.dll"
 
-FULL = dict(runs=3, seconds=10, latency_seconds=10, rate=1000, ttfe_rate=200, ttfe_seconds=10, connections=64,
+FULL = dict(runs=3, warmup_seconds=10, seconds=10, latency_seconds=10, rate=1000, ttfe_rate=200, ttfe_seconds=10, connections=64,
             rules=10_000, agents=10_000, soak_seconds=300, audit_seconds=5, audit_runs=3, cold_runs=3)
-QUICK = dict(runs=1, seconds=2, latency_seconds=2, rate=1000, ttfe_rate=200, ttfe_seconds=2, connections=64,
+QUICK = dict(runs=1, warmup_seconds=2, seconds=2, latency_seconds=2, rate=1000, ttfe_rate=200, ttfe_seconds=2, connections=64,
              rules=1_000, agents=1_000, soak_seconds=10, audit_seconds=1, audit_runs=1, cold_runs=1)
 PATHS = ["direct", "nginx", "hub", "signed"]
 
@@ -322,6 +322,11 @@ http {{
             raise RuntimeError(f"{path}: wrk saw {errors} errors ({out.strip().splitlines()[-1]})")
         return r
 
+    def warm_up(self) -> None:
+        """Not measured: every path serves load for a while first, so the figures are of code the JIT has optimised."""
+        for path in PATHS:
+            self.wrk(path, self.p["warmup_seconds"], self.p["connections"], rate_hint=5000)
+
     def throughput(self) -> None:
         rounds = []
         best = 0.0
@@ -474,6 +479,7 @@ http {{
             self.setup_hub()
             for path in PATHS:
                 self.check_path(path)
+            self.warm_up()
             self.throughput()
             self.latency()
             self.ttfe()
@@ -511,8 +517,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--parts", default="paths,audit,micro")
+    parser.add_argument("--rounds", type=int, help="rounds of each measurement (default 3, --quick 1)")
     args = parser.parse_args()
-    params = QUICK if args.quick else FULL
+    params = dict(QUICK if args.quick else FULL)
+    if args.rounds:
+        params.update(runs=args.rounds, audit_runs=args.rounds, cold_runs=args.rounds)
     out = args.out or (ROOT / ("artifacts/bench/BENCHMARKS-quick.md" if args.quick else "BENCHMARKS.md"))
     work = Path(tempfile.mkdtemp(prefix="agenthub-bench."))
     try:

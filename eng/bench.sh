@@ -22,6 +22,9 @@
 #   --out FILE    where the report goes
 #   --json FILE   also write every raw figure as JSON
 #   --parts LIST  comma-separated subset of paths,audit,micro (for working on one part)
+#   --rounds N    rounds of each measurement (default 3; --quick 1)
+# Environment: AGENTHUB_BENCH_HUB_DLL=path/to/agenthub.dll measures another build of the hub (before/after a change);
+# AGENTHUB_BENCH_TRACE=1 prints the traceback when a measurement fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -60,7 +63,11 @@ command -v node >/dev/null || { echo "bench.sh: Node.js is needed (load scripts 
 
 echo "bench: building Release" >&2
 for project in bench/AgentHub.Benchmarks bench/AgentHub.BenchAgent; do
-  dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+  if ! out=$(dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly 2>&1); then
+    printf '%s\n' "$out" >&2
+    echo "bench.sh: the Release build of $project failed" >&2
+    exit 1
+  fi
 done
 
 exec python3 eng/bench.py "$@"

@@ -4,7 +4,8 @@
 #   eng/test.sh [--filter EXPR] [--no-format]
 #
 # Installs what is missing (Debian's postgresql and prometheus, npm packages of tests/*/), starts a throwaway
-# PostgreSQL server, checks formatting, builds, runs every .NET test project and every node suite under tests/, then
+# PostgreSQL server, checks formatting, builds, runs every .NET test project and every node suite under tests/, the
+# benchmark harness once in its quick mode (eng/bench.sh --quick: it must run, its figures are not asserted), then
 # the log canary check, stops what it started and prints as its very last line: `N passed, N failed[, N skipped]`.
 # Exit status: 0 only when nothing failed.
 #
@@ -20,8 +21,9 @@
 #   CI                      passed through unchanged.
 #
 # Options:
-#   --filter EXPR   passed to `dotnet test --filter` (developers). Node suites are not run then, projects where
-#                   nothing matches are not failures, and the canary check is skipped if no secrets were recorded.
+#   --filter EXPR   passed to `dotnet test --filter` (developers). Node suites and the benchmarks are not run
+#                   then, projects where nothing matches are not failures, and the canary check is skipped if no
+#                   secrets were recorded.
 #   --no-format     skip `dotnet format --verify-no-changes`.
 # Environment knobs:
 #   AGENTHUB_TEST_KEEP=1            keep the temp dir (logs, secrets, TRX files) and print where it is
@@ -277,6 +279,22 @@ for pkg in tests/*/package.json; do
   fi
   record "$name" "$tp" "$tf" "$ts" "$why"
 done
+
+# ---------------------------------------------------------------------------------------------------------------
+# The benchmark harness, once, in its quick mode: it must run end to end; its figures are reported, never asserted.
+step "Benchmarks: eng/bench.sh --quick"
+if [ "$HAVE_FILTER" = 1 ]; then
+  note "skipped: --filter selects .NET tests only"
+else
+  mkdir -p "$TMP_ROOT/bench"
+  rc=0
+  "$ENG/bench.sh" --quick --out "$TMP_ROOT/bench/BENCHMARKS.md" 2>&1 | tee "$TMP_ROOT/bench/out.txt" || rc=${PIPESTATUS[0]}
+  if [ "$rc" = 0 ] && tail -n 1 "$TMP_ROOT/bench/out.txt" | grep -q '^bench: hub/nginx=' && [ -s "$TMP_ROOT/bench/BENCHMARKS.md" ]; then
+    record "bench (quick)" 1 0 0
+  else
+    record "bench (quick)" 0 1 0 "eng/bench.sh --quick exited $rc or printed no summary line"
+  fi
+fi
 
 # ---------------------------------------------------------------------------------------------------------------
 step "Log canary: no minted secret in any captured log"

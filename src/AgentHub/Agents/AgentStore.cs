@@ -87,7 +87,9 @@ internal interface IAgentStore
     Task SetHealthAsync(string id, string health, DateTimeOffset at, CancellationToken ct);
 }
 
-internal sealed class AgentStore(HubDatabase database) : IAgentStore
+/// <param name="database">The hub's database.</param>
+/// <param name="writes">Group commit for the health probe's many small writes; without it each commits alone.</param>
+internal sealed class AgentStore(HubDatabase database, GroupCommit? writes = null) : IAgentStore
 {
     /// <summary>Advisory lock key for registry changes, so two instances cannot register one id at once.</summary>
     public const long RegistryLock = 0x4167_656E_7452_6567; // "AgentReg"
@@ -367,10 +369,13 @@ internal sealed class AgentStore(HubDatabase database) : IAgentStore
         return rows.ToList();
     }
 
-    public Task SetHealthAsync(string id, string health, DateTimeOffset at, CancellationToken ct) =>
-        database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
+    public Task SetHealthAsync(string id, string health, DateTimeOffset at, CancellationToken ct)
+    {
+        Task<int> Update(DbConnection connection, DbTransaction transaction) => connection.ExecuteAsync(new CommandDefinition(
             "UPDATE agents SET health = @health, last_checked_at = @at WHERE id = @id",
-            new { id, health, at = UnixTime.Ms(at) }, transaction, cancellationToken: ct)), ct);
+            new { id, health, at = UnixTime.Ms(at) }, transaction));
+        return writes is null ? database.WriteAsync(Update, ct) : writes.ExecuteAsync(Update).WaitAsync(ct);
+    }
 
     private sealed class Row
     {

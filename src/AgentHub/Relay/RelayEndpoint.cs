@@ -307,6 +307,20 @@ internal static partial class RelayEndpoint
         }
 
         metrics.RelayCall(id, method, outcome, Stopwatch.GetElapsedTime(started));
+        if (outcome != RelayOutcome.Canceled)
+        {
+            // The answer is complete: send its last bytes now rather than after the outcome's record below, whose
+            // durable commit the caller has no reason to wait for.
+            try
+            {
+                await context.Response.CompleteAsync();
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // the caller went away meanwhile; the outcome is still recorded
+            }
+        }
+
         try
         {
             await audit.AppendAsync(new AuditEvent(AuditTypes.RelayResult, caller, id,
@@ -391,6 +405,7 @@ internal static partial class RelayEndpoint
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
+        context.Response.ContentLength = bytes!.Length;
         hash.AppendData(bytes!);
         await context.Response.Body.WriteAsync(bytes, ct);
         return (RelayOutcome.Ok, bytes!.Length);

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace AgentHub.Storage;
@@ -10,6 +11,8 @@ namespace AgentHub.Storage;
 /// </summary>
 internal sealed class SqliteDataSource : DbDataSource
 {
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+    private static readonly object Marker = new();
     private readonly string _connectionString;
 
     public SqliteDataSource(string path)
@@ -50,8 +53,19 @@ internal sealed class SqliteDataSource : DbDataSource
 
     private static void Configure(SqliteConnection connection)
     {
+        // The settings belong to the native connection, which the pool hands out again and again: set them once.
+        var handle = connection.Handle;
+        if (handle is not null && Configured.TryGetValue(handle, out _))
+        {
+            return;
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
         command.ExecuteNonQuery();
+        if (handle is not null)
+        {
+            Configured.AddOrUpdate(handle, Marker);
+        }
     }
 }

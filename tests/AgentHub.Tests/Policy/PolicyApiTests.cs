@@ -48,6 +48,26 @@ public sealed class PolicyApiTests
     }
 
     [Fact]
+    public async Task Rules_created_concurrently_each_apply_before_their_answer()
+    {
+        // Concurrent changes share reloads; none of them may answer before its own rule is in force.
+        await using var hub = await HubTestHost.StartAsync();
+        var engine = hub.Services.GetRequiredService<PolicyEngine>();
+        var http = hub.Http(hub.AdminKey);
+
+        var applied = await Task.WhenAll(Enumerable.Range(0, 32).Select(async i =>
+        {
+            var response = await http.PostJsonAsync("/api/v1/policies",
+                $$"""{"caller":"agent:worker-{{i}}","agent":"echo","methods":["SendMessage"],"effect":"allow"}""");
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return engine.Decide($"agent:worker-{i}", "agent", "echo", "SendMessage").Allowed;
+        }));
+
+        Assert.All(applied, Assert.True);
+        Assert.Equal(32, engine.Current.Count);
+    }
+
+    [Fact]
     public async Task Explain_answers_no_rule_then_allowed_then_denied_with_the_deciding_rule()
     {
         await using var hub = await HubTestHost.StartAsync();

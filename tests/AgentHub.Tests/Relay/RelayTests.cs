@@ -207,6 +207,38 @@ public sealed class RelayTests
     [Theory]
     [InlineData(Db.Sqlite)]
     [InlineData(Db.Postgres)]
+    public async Task The_callers_authentication_is_on_record_before_every_answer_with_the_call_or_alone(Db db)
+    {
+        await using var setup = await Setup.StartAsync(db);
+        var alice = await setup.CallerAsync("alice", allow: true);
+
+        await setup.CallAsync(alice.Key, "SendMessage", """{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"hi"}]}}""");
+        var afterCall = await AliceRecordsAsync();
+        var authentication = Assert.Single(afterCall, r => r.Type == "auth.success");
+        Assert.Equal("/a2a/echo", authentication.Path);
+        var call = Assert.Single(afterCall, r => r.Type == "relay.call");
+        Assert.True(authentication.Seq < call.Seq, "the authentication is recorded before the call");
+
+        // An answer that writes no record of its own (here -32009) still has the authentication on record.
+        var (status, _) = await setup.CallAsync(alice.Key, "SendMessage", "{}", version: "0.3");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var afterError = await AliceRecordsAsync();
+        Assert.Equal(2, afterError.Count(r => r.Type == "auth.success"));
+        Assert.Single(afterError, r => r.Type == "relay.call");
+
+        async Task<List<(long Seq, string Type, string? Path)>> AliceRecordsAsync()
+        {
+            using var page = JsonDocument.Parse(await setup.Admin.GetStringAsync($"/api/v1/audit?actor={alice.Principal}&limit=100"));
+            return page.RootElement.GetProperty("items").EnumerateArray()
+                .Select(r => (r.GetProperty("seq").GetInt64(), r.GetProperty("type").GetString()!,
+                    r.GetProperty("details").TryGetProperty("path", out var path) ? path.GetString() : null))
+                .ToList();
+        }
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
     public async Task Deleting_an_agent_stops_its_traffic_at_once(Db db)
     {
         await using var setup = await Setup.StartAsync(db);
