@@ -306,7 +306,7 @@ http {{
         if r.status != 200 or b'"task"' not in text:
             raise RuntimeError(f"{path}: the check request got {r.status} {text[:300]!r}")
 
-    def wrk(self, path: str, seconds: float, connections: int, delay_ms: int = 0, rate_hint: int = 0) -> dict:
+    def wrk(self, path: str, seconds: float, connections: int, rate: int = 0, rate_hint: int = 0) -> dict:
         count = 1
         if path == "signed":
             # each signed request is sent once: enough for the fastest rate seen, made right before the run so
@@ -314,7 +314,7 @@ http {{
             count = int(max(rate_hint, 1000) * 1.5 * seconds) + 1000
         requests = self.requests_file(path, count)
         out = run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LOAD / "relay.lua"),
-                   self.url(path), "--", str(requests), str(delay_ms)], 1, self.pin, timeout=seconds + 120)
+                   self.url(path), "--", str(requests), str(rate)], 1, self.pin, timeout=seconds + 120)
         r = last_json(out)
         r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
         errors = sum(r[k] for k in r if k.startswith("errors_"))
@@ -346,14 +346,13 @@ http {{
         }
 
     def latency(self) -> None:
-        connections = 50
-        delay = int(connections * 1000 / self.p["rate"])
+        connections = 64
         rounds = []
         for i in range(self.p["runs"]):
-            row = {path: self.wrk(path, self.p["latency_seconds"], connections, delay, rate_hint=self.p["rate"]) for path in PATHS}
+            row = {path: self.wrk(path, self.p["latency_seconds"], connections, self.p["rate"], rate_hint=self.p["rate"]) for path in PATHS}
             log("latency round {}: {}".format(i + 1, ", ".join(f"{k} p99 {v['lat_p99_us'] / 1000:.2f} ms at {v['rps']:,.0f}/s" for k, v in row.items())))
             rounds.append(row)
-        summary = {"connections": connections, "delay_ms": delay, "rounds": rounds}
+        summary = {"connections": connections, "rounds": rounds}
         for path in PATHS:
             for q in ["p50", "p90", "p99", "p999"]:
                 summary[f"{path}_{q}_ms"] = median_range([r[path][f"lat_{q}_us"] / 1000 for r in rounds])
@@ -397,11 +396,11 @@ http {{
         # sustained load at the latency rate; RSS sampled along the way
         samples = []
         seconds = self.p["soak_seconds"]
-        connections, delay = 50, int(50 * 1000 / self.p["rate"])
+        connections = 64
         requests = self.requests_file("hub", 1)
         wrk = subprocess.Popen((["taskset", "-c", "1"] if self.pin else []) +
                                ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(LOAD / "relay.lua"),
-                                self.url("hub"), "--", str(requests), str(delay)], stdout=subprocess.PIPE, text=True)
+                                self.url("hub"), "--", str(requests), str(self.p["rate"])], stdout=subprocess.PIPE, text=True)
         t0 = time.monotonic()
         while wrk.poll() is None:
             samples.append((round(time.monotonic() - t0, 1), round(rss_mb(self.hub.pid), 1)))

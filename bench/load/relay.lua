@@ -1,16 +1,29 @@
 -- wrk script of eng/bench.sh: sends the raw HTTP requests of a file in turn and prints one JSON line of results.
 --
---   wrk -t1 -cN -dDs -s relay.lua URL -- REQUESTS_FILE [DELAY_MS]
+--   wrk -t1 -cN -dDs -s relay.lua URL -- REQUESTS_FILE [RATE]
 --
 -- REQUESTS_FILE holds complete HTTP/1.1 requests separated by a line "--8<--" (bench/load/requests.mjs writes it).
 -- One request is sent again and again; several (signed, each with its own nonce) are each sent once, in order, and
 -- when they run out the file starts over (the hub then refuses the replays, which shows as non-2xx responses).
--- DELAY_MS > 0 makes each connection wait that long before each request: N connections then send about
--- N * 1000 / DELAY_MS requests per second, a fixed rate for latency measurements.
+-- RATE > 0 sends at that many requests per second in all, on a schedule: each request takes the next free slot of
+-- the schedule, so a slow answer does not slow the rate down as long as a connection is free (with N connections,
+-- up to N requests are in flight); 0 sends as fast as the connections allow.
+
+local ffi = require("ffi")
+ffi.cdef[[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
 
 local requests = {}
 local next_index = 1
-local delay_ms = 0
+local period_ms = 0
+local next_slot = nil
 
 function init(args)
   local file = assert(io.open(args[1], "rb"))
@@ -24,7 +37,8 @@ function init(args)
     start = to + 1
   end
   assert(#requests > 0, "no request in " .. args[1])
-  delay_ms = tonumber(args[2] or "0")
+  local rate = tonumber(args[2] or "0")
+  if rate > 0 then period_ms = 1000 / rate end
 end
 
 function request()
@@ -35,7 +49,14 @@ function request()
 end
 
 function delay()
-  return delay_ms
+  if period_ms == 0 then return 0 end
+  local now = now_ms()
+  if next_slot == nil or next_slot < now - 100 then next_slot = now end -- start, or fell far behind: no burst
+  local slot = next_slot
+  next_slot = next_slot + period_ms
+  local wait = slot - now
+  if wait < 0 then return 0 end
+  return math.floor(wait + 0.5)
 end
 
 function done(summary, latency, _)

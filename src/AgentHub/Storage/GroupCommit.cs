@@ -47,7 +47,11 @@ internal sealed partial class GroupCommit : IAsyncDisposable
 
         lock (_startLock)
         {
-            _loop ??= Task.Run(RunAsync);
+            // The loop must not inherit the first caller's ambient state (e.g. HubDatabase's writer flag).
+            using (ExecutionContext.SuppressFlow())
+            {
+                _loop ??= Task.Run(RunAsync);
+            }
         }
     }
 
