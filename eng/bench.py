@@ -194,6 +194,7 @@ class Bench:
         self.pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
         self.procs = Procs(self.pin)
         self.results: dict = {"params": params, "pinned": self.pin}
+        self.hub_rps = 0.0  # the unsigned hub path's last throughput: sizes the signed request files
 
     # ---- the servers -------------------------------------------------------------------------------------------
 
@@ -306,17 +307,19 @@ http {{
         if r.status != 200 or b'"task"' not in text:
             raise RuntimeError(f"{path}: the check request got {r.status} {text[:300]!r}")
 
-    def wrk(self, path: str, seconds: float, connections: int, rate: int = 0, rate_hint: int = 0) -> dict:
+    def wrk(self, path: str, seconds: float, connections: int, rate: int = 0) -> dict:
         count = 1
         if path == "signed":
-            # each signed request is sent once: enough for the fastest rate seen, made right before the run so
-            # `created` is well within the hub's clock-skew window
-            count = int(max(rate_hint, 1000) * 1.5 * seconds) + 1000
+            # Each signed request is sent once: twice what the unsigned hub path last managed (signing only adds work),
+            # or the fixed rate, made right before the run so `created` is well within the hub's clock-skew window.
+            count = int(max(rate or self.hub_rps, 2000) * 2 * seconds) + 2000
         requests = self.requests_file(path, count)
         out = run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LOAD / "relay.lua"),
                    self.url(path), "--", str(requests), str(rate)], 1, self.pin, timeout=seconds + 120)
         r = last_json(out)
         r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+        if path == "hub" and not rate:
+            self.hub_rps = r["rps"]
         errors = sum(r[k] for k in r if k.startswith("errors_"))
         if errors:
             raise RuntimeError(f"{path}: wrk saw {errors} errors ({out.strip().splitlines()[-1]})")
@@ -325,16 +328,14 @@ http {{
     def warm_up(self) -> None:
         """Not measured: every path serves load for a while first, so the figures are of code the JIT has optimised."""
         for path in PATHS:
-            self.wrk(path, self.p["warmup_seconds"], self.p["connections"], rate_hint=5000)
+            self.wrk(path, self.p["warmup_seconds"], self.p["connections"])
 
     def throughput(self) -> None:
         rounds = []
-        best = 0.0
         for i in range(self.p["runs"]):
             row = {}
             for path in PATHS:
-                row[path] = self.wrk(path, self.p["seconds"], self.p["connections"], rate_hint=int(best))["rps"]
-                best = max(best, row[path]) if path != "direct" else best
+                row[path] = self.wrk(path, self.p["seconds"], self.p["connections"])["rps"]
             log("throughput round {}: {}".format(i + 1, ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items())))
             rounds.append(row)
         self.results["throughput"] = {
@@ -349,7 +350,7 @@ http {{
         connections = 64
         rounds = []
         for i in range(self.p["runs"]):
-            row = {path: self.wrk(path, self.p["latency_seconds"], connections, self.p["rate"], rate_hint=self.p["rate"]) for path in PATHS}
+            row = {path: self.wrk(path, self.p["latency_seconds"], connections, self.p["rate"]) for path in PATHS}
             log("latency round {}: {}".format(i + 1, ", ".join(f"{k} p99 {v['lat_p99_us'] / 1000:.2f} ms at {v['rps']:,.0f}/s" for k, v in row.items())))
             rounds.append(row)
         summary = {"connections": connections, "rounds": rounds}

@@ -361,45 +361,23 @@ internal static partial class RelayEndpoint
         string caller, string method, TaskOwners owners, string idJson, RelayOptions o, IncrementalHash hash, CancellationToken ct)
     {
         var bytes = await ReadLimitedAsync(response.Content, o.MaxResponseBytes, ct);
-        JsonNode? answer = null;
-        if (bytes is not null)
-        {
-            try
-            {
-                answer = JsonNode.Parse(bytes);
-            }
-            catch (JsonException)
-            {
-                answer = null;
-            }
-        }
-
-        if (answer is not JsonObject rpc || (rpc["result"] is null && rpc["error"] is null))
+        // A pooled, read-only parse: an answer is only checked and searched for task ids; ListTasks alone is rebuilt.
+        using var answer = TryParse(bytes);
+        if (answer?.RootElement is not { ValueKind: JsonValueKind.Object } rpc || (!Has(rpc, "result") && !Has(rpc, "error")))
         {
             var why = bytes is null ? $"its answer exceeds {o.MaxResponseBytes} bytes" : $"HTTP {(int)response.StatusCode}, not a JSON-RPC response";
             await RpcErrors.WriteAsync(context, 200, idJson, RpcCodes.InvalidAgentResponse, $"Agent '{agent}' sent an invalid answer ({why}).", "INVALID_AGENT_RESPONSE");
             return (RelayOutcome.UpstreamError, bytes?.Length ?? 0);
         }
 
-        if (rpc["result"] is JsonNode result)
+        if (Has(rpc, "result"))
         {
+            var result = rpc.GetProperty("result");
             await owners.RecordAsync(agent, TaskIds(result), caller, ct);
-            if (method == A2AMethods.ListTasks && result["tasks"] is JsonArray tasks)
+            if (method == A2AMethods.ListTasks && result.ValueKind == JsonValueKind.Object
+                && result.TryGetProperty("tasks", out var listed) && listed.ValueKind == JsonValueKind.Array)
             {
-                // Only the caller's own tasks: the answer is rebuilt without the others.
-                var listed = tasks.OfType<JsonObject>().Select(t => t["id"]?.GetValue<string>()).OfType<string>().ToList();
-                var mine = await owners.OwnedAsync(agent, caller, listed, ct);
-                foreach (var task in tasks.OfType<JsonObject>().Where(t => t["id"]?.GetValue<string>() is not { } tid || !mine.Contains(tid)).ToList())
-                {
-                    tasks.Remove(task);
-                }
-
-                if (result["totalSize"] is not null)
-                {
-                    result["totalSize"] = tasks.Count;
-                }
-
-                bytes = Encoding.UTF8.GetBytes(rpc.ToJsonString());
+                bytes = await OnlyOwnTasksAsync(bytes!, agent, caller, owners, ct);
             }
         }
 
@@ -424,6 +402,7 @@ internal static partial class RelayEndpoint
         await using var upstream = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(upstream, Encoding.UTF8);
         var pending = new StringBuilder();
+        var owned = new HashSet<string>(StringComparer.Ordinal); // task ids of this stream already on record
         long total = 0;
         while (true)
         {
@@ -456,7 +435,10 @@ internal static partial class RelayEndpoint
             pending.Append('\n');
             var text = pending.ToString();
             pending.Clear();
-            await owners.RecordAsync(agent, EventTaskIds(text), caller, ct);
+            // Ownership is durable before the event that names a task goes out; a stream names its task in every
+            // event, and only the first needs the write.
+            var fresh = EventTaskIds(text).Where(owned.Add).ToList();
+            await owners.RecordAsync(agent, fresh, caller, ct);
             var bytes = Encoding.UTF8.GetBytes(text);
             total += bytes.Length;
             hash.AppendData(bytes);
@@ -479,7 +461,8 @@ internal static partial class RelayEndpoint
 
             try
             {
-                if (JsonNode.Parse(line[5..]) is JsonObject rpc && rpc["result"] is JsonNode result)
+                using var rpc = JsonDocument.Parse(line.AsMemory(5));
+                if (rpc.RootElement.ValueKind == JsonValueKind.Object && rpc.RootElement.TryGetProperty("result", out var result))
                 {
                     ids.AddRange(TaskIds(result));
                 }
@@ -494,43 +477,87 @@ internal static partial class RelayEndpoint
     }
 
     /// <summary>Task ids in an A2A result: a Task, <c>{task}</c>, a Message's taskId, status/artifact updates.</summary>
-    private static List<string> TaskIds(JsonNode result)
+    private static List<string> TaskIds(JsonElement result)
     {
         var ids = new List<string>();
-        if (result is not JsonObject o)
+        if (result.ValueKind != JsonValueKind.Object)
         {
             return ids;
         }
 
-        if (o["status"] is not null && Str(o["id"]) is { } taskId)
+        if (Has(result, "status") && Str(result, "id") is { } taskId)
         {
             ids.Add(taskId);
         }
 
-        foreach (var key in new[] { "task", "statusUpdate", "artifactUpdate", "message" })
+        foreach (var key in TaskHolders)
         {
-            if (o[key] is JsonObject inner)
+            if (result.TryGetProperty(key, out var inner) && inner.ValueKind == JsonValueKind.Object)
             {
-                if (key == "task" && Str(inner["id"]) is { } t)
+                if (key == "task" && Str(inner, "id") is { } t)
                 {
                     ids.Add(t);
                 }
 
-                if (Str(inner["taskId"]) is { } tid)
+                if (Str(inner, "taskId") is { } tid)
                 {
                     ids.Add(tid);
                 }
             }
         }
 
-        if (Str(o["taskId"]) is { } direct)
+        if (Str(result, "taskId") is { } direct)
         {
             ids.Add(direct);
         }
 
         return ids;
 
-        static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        static string? Str(JsonElement o, string name) =>
+            o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    }
+
+    private static readonly string[] TaskHolders = ["task", "statusUpdate", "artifactUpdate", "message"];
+
+    /// <summary>A member that is present and not null.</summary>
+    private static bool Has(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    private static JsonDocument? TryParse(byte[]? bytes)
+    {
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonDocument.Parse(bytes);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>ListTasks: the answer rebuilt with only the caller's own tasks.</summary>
+    private static async Task<byte[]> OnlyOwnTasksAsync(byte[] bytes, string agent, string caller, TaskOwners owners, CancellationToken ct)
+    {
+        var rpc = (JsonObject)JsonNode.Parse(bytes)!;
+        var result = rpc["result"]!;
+        var tasks = (JsonArray)result["tasks"]!;
+        var listed = tasks.OfType<JsonObject>().Select(t => t["id"]?.GetValue<string>()).OfType<string>().ToList();
+        var mine = await owners.OwnedAsync(agent, caller, listed, ct);
+        foreach (var task in tasks.OfType<JsonObject>().Where(t => t["id"]?.GetValue<string>() is not { } tid || !mine.Contains(tid)).ToList())
+        {
+            tasks.Remove(task);
+        }
+
+        if (result["totalSize"] is not null)
+        {
+            result["totalSize"] = tasks.Count;
+        }
+
+        return Encoding.UTF8.GetBytes(rpc.ToJsonString());
     }
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken ct)
