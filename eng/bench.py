@@ -315,7 +315,7 @@ http {{
             count = int(max(rate or self.hub_rps, 2000) * 2 * seconds) + 2000
         requests = self.requests_file(path, count)
         out = run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LOAD / "relay.lua"),
-                   self.url(path), "--", str(requests), str(rate)], 1, self.pin, timeout=seconds + 120)
+                   self.url(path), "--", str(requests)], 1, self.pin, timeout=seconds + 120, env={"AGENTHUB_BENCH_RATE": str(rate)})
         r = last_json(out)
         r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
         if path == "hub" and not rate:
@@ -401,7 +401,8 @@ http {{
         requests = self.requests_file("hub", 1)
         wrk = subprocess.Popen((["taskset", "-c", "1"] if self.pin else []) +
                                ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(LOAD / "relay.lua"),
-                                self.url("hub"), "--", str(requests), str(self.p["rate"])], stdout=subprocess.PIPE, text=True)
+                                self.url("hub"), "--", str(requests)], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "AGENTHUB_BENCH_RATE": str(self.p["rate"])})
         t0 = time.monotonic()
         while wrk.poll() is None:
             samples.append((round(time.monotonic() - t0, 1), round(rss_mb(self.hub.pid), 1)))

@@ -1,13 +1,14 @@
 -- wrk script of eng/bench.sh: sends the raw HTTP requests of a file in turn and prints one JSON line of results.
 --
---   wrk -t1 -cN -dDs -s relay.lua URL -- REQUESTS_FILE [RATE]
+--   [AGENTHUB_BENCH_RATE=R] wrk -t1 -cN -dDs -s relay.lua URL -- REQUESTS_FILE
 --
 -- REQUESTS_FILE holds complete HTTP/1.1 requests separated by a line "--8<--" (bench/load/requests.mjs writes it).
 -- One request is sent again and again; several (signed, each with its own nonce) are each sent once, in order, and
 -- when they run out the file starts over (the hub then refuses the replays, which shows as non-2xx responses).
--- RATE > 0 sends at that many requests per second in all, on a schedule: each request takes the next free slot of
--- the schedule, so a slow answer does not slow the rate down as long as a connection is free (with N connections,
--- up to N requests are in flight); 0 sends as fast as the connections allow.
+-- AGENTHUB_BENCH_RATE=R (> 0) sends R requests per second in all, on a schedule: each request takes the next slot of
+-- the schedule, so a slow answer does not lower the rate as long as a connection is free (with N connections, up to
+-- N requests are in flight). Without it, requests go as fast as the connections allow: then no delay() is defined,
+-- since wrk goes through a timer for every request when the script has one.
 
 local ffi = require("ffi")
 ffi.cdef[[
@@ -22,7 +23,8 @@ end
 
 local requests = {}
 local next_index = 1
-local period_ms = 0
+local rate = tonumber(os.getenv("AGENTHUB_BENCH_RATE") or "0") or 0
+local period_ms = rate > 0 and 1000 / rate or 0
 local next_slot = nil
 
 function init(args)
@@ -37,8 +39,6 @@ function init(args)
     start = to + 1
   end
   assert(#requests > 0, "no request in " .. args[1])
-  local rate = tonumber(args[2] or "0")
-  if rate > 0 then period_ms = 1000 / rate end
 end
 
 function request()
@@ -48,15 +48,16 @@ function request()
   return r
 end
 
-function delay()
-  if period_ms == 0 then return 0 end
-  local now = now_ms()
-  if next_slot == nil or next_slot < now - 100 then next_slot = now end -- start, or fell far behind: no burst
-  local slot = next_slot
-  next_slot = next_slot + period_ms
-  local wait = slot - now
-  if wait < 0 then return 0 end
-  return math.floor(wait + 0.5)
+if rate > 0 then
+  function delay()
+    local now = now_ms()
+    if next_slot == nil or next_slot < now - 100 then next_slot = now end -- start, or fell far behind: no burst
+    local slot = next_slot
+    next_slot = next_slot + period_ms
+    local wait = slot - now
+    if wait < 0 then return 0 end
+    return math.floor(wait + 0.5)
+  end
 end
 
 function done(summary, latency, _)
