@@ -16,19 +16,23 @@ internal sealed partial class GroupCommit : IAsyncDisposable
     private readonly HubDatabase _database;
     private readonly ILogger<GroupCommit> _logger;
     private readonly Channel<IWrite> _queue = Channel.CreateUnbounded<IWrite>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _startLock = new();
-    private Task? _loop;
+    private readonly Task _loop;
 
     public GroupCommit(HubDatabase database, ILogger<GroupCommit> logger)
     {
         _database = database;
         _logger = logger;
+        // The loop waits for work from the start; it must not inherit its creator's ambient state (HubDatabase's
+        // writer flag).
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(RunAsync);
+        }
     }
 
     /// <summary>Runs <paramref name="write"/> in the next batch's transaction; returns its result once committed.</summary>
     public Task<T> ExecuteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> write)
     {
-        EnsureStarted();
         var pending = new Write<T>(write);
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -36,23 +40,6 @@ internal sealed partial class GroupCommit : IAsyncDisposable
         }
 
         return pending.Completion.Task;
-    }
-
-    private void EnsureStarted()
-    {
-        if (_loop is not null)
-        {
-            return;
-        }
-
-        lock (_startLock)
-        {
-            // The loop must not inherit the first caller's ambient state (e.g. HubDatabase's writer flag).
-            using (ExecutionContext.SuppressFlow())
-            {
-                _loop ??= Task.Run(RunAsync);
-            }
-        }
     }
 
     private async Task RunAsync()
@@ -118,10 +105,7 @@ internal sealed partial class GroupCommit : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_loop is not null)
-        {
-            await _loop;
-        }
+        await _loop;
     }
 
     private interface IWrite
