@@ -119,8 +119,8 @@ class Hub:
 
     def request(self, method: str, path: str, body: bytes | str | dict | None = None, headers: dict | None = None,
                 timeout: float = 30) -> tuple[int, dict, bytes]:
-        """One request on a fresh connection: (status, headers with lower-case names, body). The body is kept for
-        the secrets check."""
+        """One request on a fresh connection: (status, headers with lower-case names, body). An error answer's body
+        is kept for the secrets check."""
         if isinstance(body, dict):
             body = json.dumps(body)
         if isinstance(body, str):
@@ -130,7 +130,8 @@ class Hub:
             c.request(method, path, body, headers or {})
             r = c.getresponse()
             data = r.read()
-            self.ctx.keep_body(data)
+            if r.status >= 400:
+                self.ctx.keep_body(data)
             return r.status, {k.lower(): v for k, v in r.getheaders()}, data
         finally:
             c.close()
@@ -165,7 +166,7 @@ class Context:
         self._bodies_lock = threading.Lock()
         self._upstream: str | None = None
         self._pg: tuple[str, str] | None = None
-        self._pg_dbs = 0
+        self.pg_databases: list[str] = []  # connection strings of every database made, for the secrets check
         self.master_key = __import__("base64").b64encode(os.urandom(32)).decode()
         self.secret(self.master_key)
 
@@ -202,10 +203,15 @@ class Context:
     def postgres_database(self, name: str) -> str:
         """A new, empty database on the throwaway server; its connection string."""
         conn = self.postgres()
-        self._pg_dbs += 1
-        db = re.sub(r"[^a-z0-9_]", "_", f"sec_{self._pg_dbs}_{name}".lower())[:60]
+        db = re.sub(r"[^a-z0-9_]", "_", f"sec_{len(self.pg_databases) + 1}_{name}".lower())[:60]
         self.psql(conn, f"CREATE DATABASE {db}")
-        return re.sub(r"Database=[^;]*", f"Database={db}", conn)
+        self.pg_databases.append(re.sub(r"Database=[^;]*", f"Database={db}", conn))
+        return self.pg_databases[-1]
+
+    @property
+    def postgres_dir(self) -> Path | None:
+        """The throwaway server's directory (its log is `log` in it), if one was started."""
+        return Path(self._pg[1]) if self._pg else None
 
     @staticmethod
     def psql(conn: str, sql: str) -> str:

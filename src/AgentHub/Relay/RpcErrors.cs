@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using AgentHub.Audit;
 using AgentHub.Identity;
+using AgentHub.Web;
 
 namespace AgentHub.Relay;
 
@@ -31,7 +32,7 @@ internal static class RpcErrors
             writer.WriteRawValue(idJson);
             writer.WriteStartObject("error");
             writer.WriteNumber("code", code);
-            writer.WriteString("message", message);
+            writer.WriteString("message", CredentialRedaction.Redact(message));
             if (reason is not null)
             {
                 // A2A: error.data is a list of typed details; ErrorInfo carries a machine-readable reason.

@@ -14,10 +14,13 @@ internal static class WebServiceCollectionExtensions
         {
             c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier;
             c.ProblemDetails.Extensions.Remove("exception");
+            c.ProblemDetails.Detail = c.ProblemDetails.Detail is { } detail ? CredentialRedaction.Redact(detail) : null;
             if (c.ProblemDetails is HttpValidationProblemDetails validation)
             {
-                // Name fields as they appear in the JSON body, not as C# properties.
-                var errors = validation.Errors.ToDictionary(e => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value);
+                // Name fields as they appear in the JSON body, not as C# properties; no credential quoted back.
+                var errors = validation.Errors.ToDictionary(
+                    e => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.Key),
+                    e => Array.ConvertAll(e.Value, CredentialRedaction.Redact));
                 validation.Errors.Clear();
                 foreach (var (field, messages) in errors)
                 {

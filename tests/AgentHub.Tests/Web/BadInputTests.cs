@@ -146,6 +146,37 @@ public sealed class BadInputTests(BadInputTests.HubFixture fixture) : IClassFixt
         TestArtifacts.Secret(created!.Key);
     }
 
+    [Fact]
+    public async Task A_credential_quoted_back_in_a_refusal_is_redacted()
+    {
+        const string jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyOmEifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg";
+        const string providerKey = "sk-proj-Zx8Qm2Lr5Tn7Vb1Kc4Hd6Fg9Js3Wp0Ye";
+        var secret = fixture.Hub.AdminKey[(fixture.Hub.AdminKey.LastIndexOf('_') + 1)..];
+        using var http = fixture.Hub.Http(fixture.Hub.AdminKey);
+
+        using var rule = await http.PostJsonAsync("/api/v1/policies",
+            $$"""{"caller":"{{fixture.Hub.AdminKey}}","agent":"{{providerKey}}","methods":["{{jwt}}"],"effect":"allow"}""");
+        var problem = await WebAssert.CleanProblemAsync(rule, HttpStatusCode.BadRequest);
+        Assert.Equal(["agent", "caller", "methods"], problem.Errors!.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains($"caller 'ahk_{fixture.Hub.AdminKey.Split('_')[1]}_(redacted", problem.Errors["caller"][0], StringComparison.Ordinal);
+
+        using var relay = new HttpRequestMessage(HttpMethod.Post, "/a2a/nobody")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"t"}}""", Encoding.UTF8, Json),
+        };
+        relay.Headers.TryAddWithoutValidation("A2A-Version", jwt);
+        using var rpc = await http.SendAsync(relay);
+
+        foreach (var body in new[] { await rule.Content.ReadAsStringAsync(), await rpc.Content.ReadAsStringAsync() })
+        {
+            Assert.DoesNotContain(secret, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(jwt[..20], body, StringComparison.Ordinal);
+            Assert.DoesNotContain(providerKey[8..], body, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("(redacted: looks like a credential)", await rpc.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     public sealed class HubFixture : IAsyncLifetime
     {
         public HubTestHost Hub { get; private set; } = null!;
