@@ -8,7 +8,6 @@ import socket
 import subprocess
 import threading
 import time
-from urllib.parse import quote
 
 from harness import NODE_DIR
 
@@ -81,13 +80,18 @@ def ipv6_loopback() -> bool:
 
 
 def a2a_answer(handler) -> tuple[int, bytes]:
-    """A minimal A2A v1.0 agent: every JSON-RPC call gets a completed message."""
+    """A minimal A2A v1.0 agent: SendMessage makes a completed task (a new id each time, so the hub records its
+    owner); every other call gets a message."""
     try:
-        rid = json.loads(handler.body).get("id", 1)
+        call = json.loads(handler.body)
     except ValueError:
-        rid = None
-    return 200, json.dumps({"jsonrpc": "2.0", "id": rid, "result": {"message": {
-        "messageId": "probe-answer", "role": "ROLE_AGENT", "parts": [{"text": "ok"}]}}}).encode()
+        call = {}
+    if call.get("method") == "SendMessage":
+        result = {"task": {"id": f"task-probe-{time.monotonic_ns()}", "contextId": "ctx-probe",
+                           "status": {"state": "TASK_STATE_COMPLETED"}}}
+    else:
+        result = {"message": {"messageId": "probe-answer", "role": "ROLE_AGENT", "parts": [{"text": "ok"}]}}
+    return 200, json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "result": result}).encode()
 
 
 def node(script: str, spec: dict, timeout: float = 60):
@@ -150,4 +154,4 @@ def problem_detail(body: bytes) -> str:
     return doc.get("detail") or doc.get("title") or ""
 
 
-__all__ = ["UNLIMITED", "Listener", "AuditTail", "a2a_answer", "ipv6_loopback", "node", "problem_detail", "quote", "relay_headers", "rpc"]
+__all__ = ["UNLIMITED", "Listener", "AuditTail", "a2a_answer", "ipv6_loopback", "node", "problem_detail", "relay_headers", "rpc"]

@@ -161,7 +161,7 @@ def replay(ctx, db, keys):
             h.pop("Signature")
         return path, body, h, host
 
-    bad, refused, audited = [], 0, 0
+    bad, refused, audited, reasons = [], 0, 0, {}
     for name in tampers + ["created 5 min ago", "created in 5 min"]:
         path, body, h, host = tampered(name)
         status, headers, answer = send(hub.port, path, body, h, signer, host=host)
@@ -169,6 +169,8 @@ def replay(ctx, db, keys):
         ok = status == 401 and b"SIGNATURE_" in answer and headers.get("www-authenticate", "").startswith("Signature")
         refused += ok
         audited += bool(rec)
+        for r in rec:
+            reasons[r["details"].get("reason")] = reasons.get(r["details"].get("reason"), 0) + 1
         if not ok or not rec:
             bad.append(f"{name}: HTTP {status}{'' if rec else ', no record'}")
         elif name.startswith("created") and rec[0]["details"].get("reason") not in ("stale", "expired"):
@@ -179,7 +181,8 @@ def replay(ctx, db, keys):
               f"{n} freshly signed requests, each changed once: {', '.join(tampers)}, created 5 min ago / ahead; "
               "an untouched one before and after as controls",
               f"{refused}/{n} refused 401 SIGNATURE_* with WWW-Authenticate: Signature, {audited}/{n} with a "
-              f"signature.failure record; controls HTTP {controls}" + (f"; wrong: {'; '.join(bad)}" if bad else ""),
+              f"signature.failure record (reasons: {', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))}); "
+              f"controls HTTP {controls}" + (f"; wrong: {'; '.join(bad)}" if bad else ""),
               refused == n and audited == n and not bad and controls == [200, 200])
     if second:
         second.stop()

@@ -128,12 +128,15 @@ def ssrf(ctx, db, target, target6, redirector, allowed):
     # Push notification webhook URLs: the agent would deliver notifications there.
     webhook_urls = urls + [("redirect from localhost", f"http://localhost:{redirector.port}/hook")]
     inside = [(n_, u) for n_, u in webhook_urls if not n_.startswith("redirect")]
+    # the push-config methods name a task: one of the caller's own (another's, or none, is TASK_NOT_FOUND first)
+    _, _, sent = hub.request("POST", "/a2a/ssrf-allowed", rpc(), relay_headers(caller))
+    task_id = json.loads(sent)["result"]["task"]["id"]
     bad, calls = [], 0
     hits_before = allowed.hits
     for name, url in inside:
         shapes = [
-            ("CreateTaskPushNotificationConfig", {"taskId": "task-ssrf", "url": url}),
-            ("CreateTaskPushNotificationConfig", {"taskId": "task-ssrf", "config": {"url": url}}),
+            ("CreateTaskPushNotificationConfig", {"taskId": task_id, "url": url}),
+            ("CreateTaskPushNotificationConfig", {"taskId": task_id, "config": {"url": url}}),
             ("SendMessage", {"message": {"messageId": f"m-{name}", "role": "ROLE_USER", "parts": [{"text": "hi"}]},
                              "configuration": {"taskPushNotificationConfig": {"url": url}}}),
             ("SendMessage", {"message": {"messageId": f"m2-{name}", "role": "ROLE_USER", "parts": [{"text": "hi"}]},
@@ -143,13 +146,19 @@ def ssrf(ctx, db, target, target6, redirector, allowed):
             calls += 1
             status, _, body = hub.request("POST", "/a2a/ssrf-allowed", rpc(method, params), relay_headers(caller))
             error = json.loads(body).get("error") if body.startswith(b"{") else None
-            if not (status < 500 and error and len(error.get("message", "")) > 10):
+            if not (status < 500 and error and b"WEBHOOK_REFUSED" in body and len(error.get("message", "")) > 10):
                 bad.append(f"{method} {list(params)[-1]} {name}: HTTP {status}")
+    forwarded_before = allowed.hits - hits_before
+    # control: the same call with an allowed webhook host is forwarded, so the refusals above are the webhook rule's
+    c_status, _, c_body = hub.request("POST", "/a2a/ssrf-allowed", rpc("CreateTaskPushNotificationConfig", {
+        "taskId": task_id, "url": f"http://localhost:{allowed.port}/hook"}), relay_headers(caller))
+    control_ok = c_status == 200 and b'"result"' in c_body and allowed.hits - hits_before == forwarded_before + 1
     yield Row(f"push webhook URLs aimed inside ({db})",
               f"{calls} relay calls carrying a webhook URL at {len(inside)} inside addresses, in 4 shapes "
               "(CreateTaskPushNotificationConfig url / config.url, SendMessage configuration.taskPushNotificationConfig "
-              "/ .pushNotificationConfig)",
-              f"{calls - len(bad)} refused with a JSON-RPC error before forwarding" +
+              "/ .pushNotificationConfig) on the caller's own task; the same with a webhook on localhost as control",
+              f"{calls - len(bad)} refused with a JSON-RPC error (-32602 WEBHOOK_REFUSED, naming the address), "
+              f"{forwarded_before} forwarded; control {'forwarded' if control_ok else f'NOT forwarded (HTTP {c_status})'}" +
               (f"; not refused: {', '.join(bad[:6])}{' …' if len(bad) > 6 else ''}" if bad else ""),
-              not bad and allowed.hits == hits_before)
+              not bad and forwarded_before == 0 and control_ok)
     hub.stop()
