@@ -118,9 +118,9 @@ class Hub:
         return Api(self.port, key or self.admin_key)
 
     def request(self, method: str, path: str, body: bytes | str | dict | None = None, headers: dict | None = None,
-                timeout: float = 30) -> tuple[int, dict, bytes]:
-        """One request on a fresh connection: (status, headers with lower-case names, body). An error answer's body
-        is kept for the secrets check."""
+                timeout: float = 30, keep: bool = True) -> tuple[int, dict, bytes]:
+        """One request on a fresh connection: (status, headers with lower-case names, body). Every answer body is kept for
+        the secrets check, unless keep=False: for an answer that shows a newly minted key once, by design."""
         if isinstance(body, dict):
             body = json.dumps(body)
         if isinstance(body, str):
@@ -130,7 +130,7 @@ class Hub:
             c.request(method, path, body, headers or {})
             r = c.getresponse()
             data = r.read()
-            if r.status >= 400:
+            if keep:
                 self.ctx.keep_body(data)
             return r.status, {k.lower(): v for k, v in r.getheaders()}, data
         finally:

@@ -2,7 +2,7 @@
 secret the suite minted is remembered; after the whole suite (this check runs after the others) none of them
 appears, raw, base64/base64url (at every byte alignment), hex or URL-encoded, in any log, any process output, any
 database file (SQLite files, WAL and journal; every PostgreSQL database as dumped by pg_dump, and the server's log),
-any audit export or any error body an answer carried.
+any audit export or any answer body (all but those that show a new key once, by design).
 
 Places that hold a secret by design are not searched: DATA/master.key and DATA/bootstrap-admin.key (the custody
 files, mode 0600) and files a check wrote under a `private` directory (the material it signs or forges with)."""

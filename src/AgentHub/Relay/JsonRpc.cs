@@ -111,14 +111,29 @@ internal sealed record RpcEnvelope(string IdJson, string Method, string? TaskId,
                         p.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object ? String(m, "taskId") : null,
                     _ => String(p, "taskId") ?? String(p, "id"),
                 };
-                pushUrl = String(p, "url") ??
-                    (p.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? String(c, "url") : null) ??
-                    (p.TryGetProperty("pushNotificationConfig", out var pc) && pc.ValueKind == JsonValueKind.Object ? String(pc, "url") : null);
+                pushUrl = FindPushUrl(p);
             }
 
             return (new RpcEnvelope(idJson, name, taskId, pushUrl), 0, null, idJson);
         }
     }
+
+    /// <summary>
+    /// The push webhook URL wherever a call can carry one: the push-config methods' <c>url</c> (also nested in
+    /// <c>config</c> or <c>pushNotificationConfig</c>), and a message's <c>configuration.taskPushNotificationConfig</c>
+    /// (<c>pushNotificationConfig</c> in A2A 0.3), which makes the agent create the config as it takes the message.
+    /// </summary>
+    private static string? FindPushUrl(JsonElement p) =>
+        String(p, "url") ?? NestedUrl(p, "config") ?? NestedUrl(p, "pushNotificationConfig") ??
+        (Object(p, "configuration") is { } configuration
+            ? NestedUrl(configuration, "taskPushNotificationConfig") ?? NestedUrl(configuration, "pushNotificationConfig") ??
+              (Object(configuration, "taskPushNotificationConfig") is { } task ? NestedUrl(task, "pushNotificationConfig") : null)
+            : null);
+
+    private static string? NestedUrl(JsonElement element, string name) => Object(element, name) is { } nested ? String(nested, "url") : null;
+
+    private static JsonElement? Object(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
 
     private static string? String(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -42,23 +42,44 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
     }
 }
 
-/// <summary>A credential in the URL ends up in logs, proxies and browser history: such a request is refused, never used.</summary>
+/// <summary>
+/// A credential in the URL ends up in logs, proxies and browser history: such a request is refused, never used, and
+/// recorded like any refused credential (<c>auth.failure</c>, reason <c>credential_in_query</c>, the value only as an
+/// HMAC), so a leaked key can be found and revoked.
+/// </summary>
 internal sealed class QueryCredentialGuardMiddleware(RequestDelegate next)
 {
+    public const string Reason = "credential_in_query";
     private static readonly string[] CredentialNames = ["api_key", "apikey", "api-key", "access_token", "token"];
 
-    public Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context, Audit.AuditLog audit, Vault.SecretBox secrets, Observability.HubMetrics metrics)
     {
         foreach (var (name, values) in context.Request.Query)
         {
             if (CredentialNames.Contains(name, StringComparer.OrdinalIgnoreCase) || Identity.ApiKeyFormat.LooksLikeKey(name) ||
                 values.Any(Identity.ApiKeyFormat.LooksLikeKey))
             {
-                return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Credential in query string",
-                    "Credentials are accepted only in the Authorization header, never in the URL. Revoke a key that was sent in a URL.");
+                var presented = Identity.ApiKeyFormat.LooksLikeKey(name) ? name : values.FirstOrDefault(Identity.ApiKeyFormat.LooksLikeKey) ?? values.ToString();
+                return RefuseAsync(context, audit, secrets, metrics, presented);
             }
         }
 
         return next(context);
+    }
+
+    private static async Task RefuseAsync(HttpContext context, Audit.AuditLog audit, Vault.SecretBox secrets, Observability.HubMetrics metrics, string presented)
+    {
+        metrics.AuthFailure(Reason);
+        var details = new Dictionary<string, string>
+        {
+            ["reason"] = Reason,
+            ["method"] = context.Request.Method,
+            ["path"] = context.Request.Path.Value ?? "/",
+            ["address"] = context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            ["credential_hmac"] = secrets.Fingerprint("audit/credential", presented),
+        };
+        await audit.AppendAsync(new Audit.AuditEvent(Audit.AuditTypes.AuthFailure, "anonymous", null, Audit.AuditOutcome.Failure, details));
+        await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Credential in query string",
+            "Credentials are accepted only in the Authorization header, never in the URL. Revoke a key that was sent in a URL.");
     }
 }

@@ -187,6 +187,24 @@ public sealed class RelayTests
     }
 
     [Theory]
+    [InlineData("taskPushNotificationConfig", "http://169.254.169.254/latest/meta-data")]
+    [InlineData("taskPushNotificationConfig", "http://[fd00::1]/hook")]
+    [InlineData("pushNotificationConfig", "http://10.0.0.1/hook")]
+    public async Task Push_webhook_in_a_message_configuration_is_refused_before_forwarding(string member, string url)
+    {
+        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        var alice = await setup.CallerAsync("alice", allow: true);
+        var before = setup.Upstream.Requests.Count;
+
+        var (_, refused) = await setup.CallAsync(alice.Key, "SendMessage",
+            "{\"message\":{\"messageId\":\"m1\",\"role\":\"ROLE_USER\",\"parts\":[{\"text\":\"x\"}]},\"configuration\":{\"" + member + "\":{\"url\":\"" + url + "\"}}}");
+
+        Assert.Equal(-32602, refused.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Contains("the hub does not reach such addresses", refused.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, setup.Upstream.Requests.Count);
+    }
+
+    [Theory]
     [InlineData(Db.Sqlite)]
     [InlineData(Db.Postgres)]
     public async Task Each_call_is_audited_with_a_body_hash_and_never_the_body(Db db)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Text.Json;
 using AgentHub.Tests.Infrastructure;
 
 namespace AgentHub.Tests.Web;
@@ -162,6 +163,26 @@ public sealed class AuthenticationTests
 
         Assert.Null((await hub.AdminClient().GetKeyAsync(key.Id)).LastUsedAt);
         Assert.DoesNotContain(hub.Logs.Lines, l => l.Contains(key.Key, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Credential_in_query_string_is_recorded_as_an_auth_failure_without_the_credential()
+    {
+        await using var hub = await HubTestHost.StartAsync();
+        var key = await hub.CreateKeyAsync(HubTestHost.UniqueUser(), "admin");
+
+        using var refused = await hub.Http().GetAsync("/api/v1/me?api_key=" + key.Key);
+        using var again = await hub.Http().GetAsync("/api/v1/agents?q=" + key.Key);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var audit = await hub.Http(hub.AdminKey).GetStringAsync("/api/v1/audit?type=auth.failure&limit=200");
+        Assert.DoesNotContain(key.Key, audit, StringComparison.Ordinal);
+        var records = JsonDocument.Parse(audit).RootElement.GetProperty("items").EnumerateArray()
+            .Select(r => r.GetProperty("details"))
+            .Where(d => d.GetProperty("reason").GetString() == "credential_in_query")
+            .ToList();
+        Assert.Equal(["/api/v1/me", "/api/v1/agents"], records.Select(d => d.GetProperty("path").GetString()));
+        Assert.Single(records.Select(d => d.GetProperty("credential_hmac").GetString()).Distinct()); // the same key, found again
     }
 
     [Fact]

@@ -27,186 +27,23 @@ public enum Target
 /// </summary>
 public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.HubFixture fixture) : IClassFixture<AuthorizationMatrixTests.HubFixture>
 {
-    private static readonly (string Method, string Route, Caller Caller, Target Target, int Status)[] Table =
-    [
-        ("POST", "/api/v1/keys", Caller.None, Target.Any, 401),
-        ("POST", "/api/v1/keys", Caller.Admin, Target.Any, 201),
-        ("POST", "/api/v1/keys", Caller.Operator, Target.Any, 403),
-        ("POST", "/api/v1/keys", Caller.Auditor, Target.Any, 403),
+    /// <summary>
+    /// The table, in <c>authorization-matrix.json</c> beside this file: the security suite
+    /// (<c>eng/security/checks/02_authorization_matrix.py</c>) replays the same rows against a Release build over HTTP.
+    /// </summary>
+    private static readonly (string Method, string Route, Caller Caller, Target Target, int Status)[] Table = LoadTable();
 
-        ("GET", "/api/v1/keys", Caller.None, Target.Other, 401),
-        ("GET", "/api/v1/keys", Caller.Admin, Target.Own, 200),
-        ("GET", "/api/v1/keys", Caller.Admin, Target.Other, 200),
-        ("GET", "/api/v1/keys", Caller.Operator, Target.Own, 200),
-        ("GET", "/api/v1/keys", Caller.Operator, Target.Other, 200), // filtered to the caller's own keys
-        ("GET", "/api/v1/keys", Caller.Auditor, Target.Own, 200),
-        ("GET", "/api/v1/keys", Caller.Auditor, Target.Other, 200), // filtered to the caller's own keys
-
-        ("GET", "/api/v1/keys/{id}", Caller.None, Target.Other, 401),
-        ("GET", "/api/v1/keys/{id}", Caller.Admin, Target.Own, 200),
-        ("GET", "/api/v1/keys/{id}", Caller.Admin, Target.Other, 200),
-        ("GET", "/api/v1/keys/{id}", Caller.Operator, Target.Own, 200),
-        ("GET", "/api/v1/keys/{id}", Caller.Operator, Target.Other, 404),
-        ("GET", "/api/v1/keys/{id}", Caller.Auditor, Target.Own, 200),
-        ("GET", "/api/v1/keys/{id}", Caller.Auditor, Target.Other, 404),
-
-        ("DELETE", "/api/v1/keys/{id}", Caller.None, Target.Other, 401),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Admin, Target.Own, 204),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Admin, Target.Other, 204),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Operator, Target.Own, 204),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Operator, Target.Other, 404),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Auditor, Target.Own, 204),
-        ("DELETE", "/api/v1/keys/{id}", Caller.Auditor, Target.Other, 404),
-
-        ("GET", "/api/v1/me", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/me", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/me", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/me", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/principals", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/principals", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/principals", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/principals", Caller.Auditor, Target.Any, 403),
-
-        ("GET", "/api/v1/principals/{id}", Caller.None, Target.Other, 401),
-        ("GET", "/api/v1/principals/{id}", Caller.Admin, Target.Own, 200),
-        ("GET", "/api/v1/principals/{id}", Caller.Admin, Target.Other, 200),
-        ("GET", "/api/v1/principals/{id}", Caller.Operator, Target.Own, 403),
-        ("GET", "/api/v1/principals/{id}", Caller.Operator, Target.Other, 403),
-        ("GET", "/api/v1/principals/{id}", Caller.Auditor, Target.Own, 403),
-        ("GET", "/api/v1/principals/{id}", Caller.Auditor, Target.Other, 403),
-
-        ("GET", "/api/v1/signing-keys", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/signing-keys", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/signing-keys", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/signing-keys", Caller.Auditor, Target.Any, 403),
-
-        ("POST", "/api/v1/signing-keys/rotate", Caller.None, Target.Any, 401),
-        ("POST", "/api/v1/signing-keys/rotate", Caller.Admin, Target.Any, 201),
-        ("POST", "/api/v1/signing-keys/rotate", Caller.Operator, Target.Any, 403),
-        ("POST", "/api/v1/signing-keys/rotate", Caller.Auditor, Target.Any, 403),
-
-        ("GET", "/.well-known/jwks.json", Caller.None, Target.Any, 200),
-        ("GET", "/.well-known/jwks.json", Caller.Admin, Target.Any, 200),
-        ("GET", "/.well-known/jwks.json", Caller.Operator, Target.Any, 200),
-        ("GET", "/.well-known/jwks.json", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/healthz", Caller.None, Target.Any, 200),
-        ("GET", "/healthz", Caller.Admin, Target.Any, 200),
-        ("GET", "/healthz", Caller.Operator, Target.Any, 200),
-        ("GET", "/healthz", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/readyz", Caller.None, Target.Any, 200),
-        ("GET", "/readyz", Caller.Admin, Target.Any, 200),
-        ("GET", "/readyz", Caller.Operator, Target.Any, 200),
-        ("GET", "/readyz", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/audit", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/audit", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/audit", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/audit", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/audit/export", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/audit/export", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/audit/export", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/audit/export", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/audit/checkpoints/latest", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/audit/checkpoints/latest", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/audit/proofs/inclusion", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/audit/proofs/inclusion", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/audit/proofs/consistency", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/audit/proofs/consistency", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/audit/proofs/consistency", Caller.Operator, Target.Any, 403),
-        ("GET", "/api/v1/audit/proofs/consistency", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/metrics", Caller.None, Target.Any, 401),
-        ("GET", "/metrics", Caller.Admin, Target.Any, 200),
-        ("GET", "/metrics", Caller.Operator, Target.Any, 403),
-        ("GET", "/metrics", Caller.Auditor, Target.Any, 200),
-
-        ("POST", "/api/v1/agents", Caller.None, Target.Any, 401),
-        ("POST", "/api/v1/agents", Caller.Admin, Target.Any, 201),
-        ("POST", "/api/v1/agents", Caller.Operator, Target.Any, 201),
-        ("POST", "/api/v1/agents", Caller.Auditor, Target.Any, 403),
-
-        ("GET", "/api/v1/agents", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/agents", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/agents", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/agents/{id}", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents/{id}", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/agents/{id}/versions", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents/{id}/versions", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/versions", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/versions", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/agents/{id}/card", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents/{id}/card", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/card", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/card", Caller.Auditor, Target.Any, 200),
-
-        ("DELETE", "/api/v1/agents/{id}", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents/{id}/keys", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/agents/{id}/keys", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/keys", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/agents/{id}/keys", Caller.Auditor, Target.Any, 200),
-
-        ("PUT", "/api/v1/agents/{id}/keys", Caller.None, Target.Any, 401),
-        ("PUT", "/api/v1/agents/{id}/keys", Caller.Admin, Target.Any, 200),
-        ("PUT", "/api/v1/agents/{id}/keys", Caller.Operator, Target.Any, 200),
-        ("PUT", "/api/v1/agents/{id}/keys", Caller.Auditor, Target.Any, 403),
-
-        ("DELETE", "/api/v1/agents/{id}", Caller.Admin, Target.Any, 204),
-        ("DELETE", "/api/v1/agents/{id}", Caller.Operator, Target.Any, 204),
-        ("DELETE", "/api/v1/agents/{id}", Caller.Auditor, Target.Any, 403),
-
-        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.None, Target.Any, 401),
-        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Admin, Target.Any, 200),
-        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Operator, Target.Any, 200),
-        ("GET", "/a2a/{id}/.well-known/agent-card.json", Caller.Auditor, Target.Any, 200),
-
-        // The relay: default deny — no role passes without an allow rule (the fixture has none for these callers).
-        ("POST", "/a2a/{id}", Caller.None, Target.Any, 401),
-        ("POST", "/a2a/{id}", Caller.Admin, Target.Any, 403),
-        ("POST", "/a2a/{id}", Caller.Operator, Target.Any, 403),
-        ("POST", "/a2a/{id}", Caller.Auditor, Target.Any, 403),
-
-        ("POST", "/api/v1/policies", Caller.None, Target.Any, 401),
-        ("POST", "/api/v1/policies", Caller.Admin, Target.Any, 201),
-        ("POST", "/api/v1/policies", Caller.Operator, Target.Any, 201),
-        ("POST", "/api/v1/policies", Caller.Auditor, Target.Any, 403),
-
-        ("GET", "/api/v1/policies", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/policies", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/policies", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/policies", Caller.Auditor, Target.Any, 200),
-
-        ("GET", "/api/v1/policies/{id}", Caller.None, Target.Any, 401),
-        ("GET", "/api/v1/policies/{id}", Caller.Admin, Target.Any, 200),
-        ("GET", "/api/v1/policies/{id}", Caller.Operator, Target.Any, 200),
-        ("GET", "/api/v1/policies/{id}", Caller.Auditor, Target.Any, 200),
-
-        ("DELETE", "/api/v1/policies/{id}", Caller.None, Target.Any, 401),
-        ("DELETE", "/api/v1/policies/{id}", Caller.Admin, Target.Any, 204),
-        ("DELETE", "/api/v1/policies/{id}", Caller.Operator, Target.Any, 204),
-        ("DELETE", "/api/v1/policies/{id}", Caller.Auditor, Target.Any, 403),
-
-        ("POST", "/api/v1/policies/explain", Caller.None, Target.Any, 401),
-        ("POST", "/api/v1/policies/explain", Caller.Admin, Target.Any, 200),
-        ("POST", "/api/v1/policies/explain", Caller.Operator, Target.Any, 200),
-        ("POST", "/api/v1/policies/explain", Caller.Auditor, Target.Any, 200),
-    ];
+    private static (string Method, string Route, Caller Caller, Target Target, int Status)[] LoadTable()
+    {
+        using var file = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "Web", "authorization-matrix.json"));
+        using var document = System.Text.Json.JsonDocument.Parse(file);
+        return [.. document.RootElement.GetProperty("rows").EnumerateArray().Select(r => (
+            r.GetProperty("method").GetString()!,
+            r.GetProperty("route").GetString()!,
+            Enum.Parse<Caller>(r.GetProperty("caller").GetString()!, ignoreCase: true),
+            Enum.Parse<Target>(r.GetProperty("target").GetString()!, ignoreCase: true),
+            r.GetProperty("status").GetInt32()))];
+    }
 
     /// <summary>The table on both engines: ownership is enforced inside the stores' SQL.</summary>
     public static TheoryData<Db, string, string, Caller, Target, int> Matrix
