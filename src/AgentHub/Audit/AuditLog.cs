@@ -33,6 +33,13 @@ internal sealed partial class AuditLog : IAsyncDisposable
     private readonly Lock _startLock = new();
     private Task? _loop;
 
+    // Records of reads made while the disk was full (see Hold), oldest first, written once there is room again.
+    private const int MaxHeld = 10_000;
+    private static readonly TimeSpan HeldRetry = TimeSpan.FromSeconds(1);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<AuditEvent> _held = new();
+    private int _heldCount;
+    private int _heldWriter;
+
     public AuditLog(HubDatabase database, TimeProvider time, HubMetrics metrics, IOptions<AuditOptions> options, ILogger<AuditLog> logger)
     {
         _database = database;
@@ -55,6 +62,78 @@ internal sealed partial class AuditLog : IAsyncDisposable
         var b = EnqueueAsync(new Pending(second));
         await a;
         await b;
+    }
+
+    /// <summary>
+    /// Keeps a record that could not be written because the storage is full, and writes it as soon as there is room
+    /// again (its details say when it happened). Only for records of reads, which a full disk must not stop: a change
+    /// still fails closed. False when too many records wait already (the caller then fails closed too). Held records
+    /// live in memory only: a crash before the disk has room loses them, and the log names each such read.
+    /// </summary>
+    public bool Hold(AuditEvent auditEvent)
+    {
+        if (Interlocked.Increment(ref _heldCount) > MaxHeld)
+        {
+            Interlocked.Decrement(ref _heldCount);
+            return false;
+        }
+
+        var details = new Dictionary<string, string>(auditEvent.Details ?? new Dictionary<string, string>())
+        {
+            ["held_since"] = _time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        _held.Enqueue(auditEvent with { Details = details });
+        if (Interlocked.CompareExchange(ref _heldWriter, 1, 0) == 0)
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(WriteHeldAsync);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>How many records wait for room on the disk.</summary>
+    public int HeldCount => Volatile.Read(ref _heldCount);
+
+    private async Task WriteHeldAsync()
+    {
+        while (true)
+        {
+            await Task.Delay(HeldRetry, _time);
+            var written = 0;
+            while (_held.TryPeek(out var next))
+            {
+                try
+                {
+                    await EnqueueAsync(new Pending(next));
+                }
+                catch (AuditUnavailableException)
+                {
+                    break; // still no room: try again later
+                }
+
+                _held.TryDequeue(out _);
+                Interlocked.Decrement(ref _heldCount);
+                written++;
+            }
+
+            if (written > 0)
+            {
+                LogHeldWritten(written);
+            }
+
+            if (_held.IsEmpty)
+            {
+                Volatile.Write(ref _heldWriter, 0);
+                // a record held meanwhile found the writer still running; take the turn back if so
+                if (_held.IsEmpty || Interlocked.CompareExchange(ref _heldWriter, 1, 0) != 0)
+                {
+                    return;
+                }
+            }
+        }
     }
 
     private async Task EnqueueAsync(Pending pending)
@@ -119,7 +198,15 @@ internal sealed partial class AuditLog : IAsyncDisposable
                 // Whatever went wrong, this batch fails (its requests answer 503) and the loop lives on: a dead loop
                 // would leave every later request waiting for a record that is never written.
                 _metrics.AuditWriteFailed();
-                LogWriteFailed(e, batch.Count);
+                if (StorageFull.Is(e))
+                {
+                    StorageFull.Log(_logger, e); // once a minute, not once a batch
+                }
+                else
+                {
+                    LogWriteFailed(e, batch.Count);
+                }
+
                 var failure = new AuditUnavailableException("The audit record could not be written.", e);
                 foreach (var pending in batch)
                 {
@@ -196,12 +283,23 @@ internal sealed partial class AuditLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (HeldCount > 0)
+        {
+            LogHeldLost(HeldCount);
+        }
+
         _queue.Writer.TryComplete();
         if (_loop is not null)
         {
             await _loop;
         }
     }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "{Count} audit records held while the storage was full are written")]
+    private partial void LogHeldWritten(int count);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "{Count} audit records held while the storage was full are lost at shutdown; the log names each read they recorded")]
+    private partial void LogHeldLost(int count);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Audit batch of {Count} records could not be written; the requests fail")]
     private partial void LogWriteFailed(Exception exception, int count);

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using AgentHub.Audit;
 using AgentHub.Observability;
+using AgentHub.Storage;
 using AgentHub.Vault;
 using AgentHub.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -82,12 +83,27 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         }
         else
         {
-            await audit.AppendAsync(record);
+            try
+            {
+                await audit.AppendAsync(record);
+            }
+            catch (AuditUnavailableException e) when (StorageFull.Is(e) && IsRead() && audit.Hold(record))
+            {
+                // A full disk refuses writes, not reads: the record waits in memory until there is room again.
+                LogReadOnFullDisk(key.PrincipalId, key.Id, Request.Method, Request.Path.Value ?? "/");
+            }
         }
 
         if (key.LastUsedAt is null || now - key.LastUsedAt > TouchInterval)
         {
-            await keys.TouchAsync(key.Id, now, Context.RequestAborted);
+            try
+            {
+                await keys.TouchAsync(key.Id, now, Context.RequestAborted);
+            }
+            catch (System.Data.Common.DbException e) when (StorageFull.Is(e))
+            {
+                // last_used_at is a convenience for operators; it is written again on a later request
+            }
         }
 
         var identity = new ClaimsIdentity(
@@ -116,6 +132,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Fail(message);
     }
 
+    private bool IsRead() => HttpMethods.IsGet(Request.Method) || HttpMethods.IsHead(Request.Method);
+
     private string Address() => Context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -135,6 +153,10 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "API key {KeyId} refused: {Reason}")]
     private partial void LogRejected(string keyId, string reason);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning,
+        Message = "Storage full: {Principal} (key {KeyId}) read {Method} {Path}; its auth.success record is held in memory until the disk has room")]
+    private partial void LogReadOnFullDisk(string principal, string keyId, string method, string path);
 
     private sealed record AuthFailure(string Reason, string Message);
 }

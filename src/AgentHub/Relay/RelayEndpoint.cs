@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Security.Claims;
@@ -247,9 +248,9 @@ internal static partial class RelayEndpoint
                 ["delegation_depth"] = chain.Depth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }));
         }
-        catch (AuditUnavailableException)
+        catch (AuditUnavailableException e)
         {
-            await RpcErrors.WriteAsync(context, 503, idJson, RpcCodes.Internal, "The audit log could not record this call, so it was not made. Retry later.", "AUDIT_UNAVAILABLE");
+            await RpcErrors.WriteUnavailableAsync(context, idJson, e, "The audit log could not record this call, so it was not made. Retry later.", "AUDIT_UNAVAILABLE");
             return;
         }
 
@@ -304,6 +305,12 @@ internal static partial class RelayEndpoint
             outcome = RelayOutcome.UpstreamError;
             metrics.UpstreamError(id, "unreachable");
             await WriteIfNotStartedAsync(context, 502, idJson, $"Agent '{id}' could not be reached: {Describe(e)}", "UPSTREAM_UNREACHABLE");
+        }
+        catch (DbException e)
+        {
+            // Task ownership could not be recorded, so the answer that names the task does not go out.
+            outcome = RelayOutcome.Error;
+            await RpcErrors.WriteUnavailableAsync(context, idJson, e, "The hub could not record the call's task, so its answer was withheld. Retry later.", "STORAGE_UNAVAILABLE");
         }
 
         metrics.RelayCall(id, method, outcome, Stopwatch.GetElapsedTime(started));

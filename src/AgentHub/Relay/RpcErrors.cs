@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using AgentHub.Audit;
 using AgentHub.Identity;
+using AgentHub.Storage;
 using AgentHub.Web;
 
 namespace AgentHub.Relay;
@@ -9,6 +10,27 @@ namespace AgentHub.Relay;
 /// <summary>Writes JSON-RPC error answers (A2A: errors travel with HTTP 200 unless the HTTP layer itself refused).</summary>
 internal static class RpcErrors
 {
+    public const string StorageFullReason = "STORAGE_FULL";
+
+    /// <summary>
+    /// The answer when a record or a write the call needs could not be made: 507 when the storage is full, 503
+    /// otherwise; either way nothing was forwarded (or, for a write after the answer began, the stream ends in an error).
+    /// </summary>
+    public static Task WriteUnavailableAsync(HttpContext context, string idJson, Exception e, string message, string reason)
+    {
+        if (StorageFull.Is(e))
+        {
+            StorageFull.Log(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AgentHub.Relay"), e);
+            return context.Response.HasStarted
+                ? context.Response.Body.WriteAsync(Event(idJson, RpcCodes.Internal, StorageFull.Detail)).AsTask()
+                : WriteAsync(context, 507, idJson, RpcCodes.Internal, StorageFull.Detail, StorageFullReason);
+        }
+
+        return context.Response.HasStarted
+            ? context.Response.Body.WriteAsync(Event(idJson, RpcCodes.Internal, message)).AsTask()
+            : WriteAsync(context, 503, idJson, RpcCodes.Internal, message, reason);
+    }
+
     public static async Task WriteAsync(HttpContext context, int httpStatus, string idJson, int code, string message, string? reason = null, object? extra = null)
     {
         try
@@ -16,9 +38,16 @@ internal static class RpcErrors
             // An answer that wrote no record of its own still needs the caller's authentication on record first.
             await DeferredAuthAudit.FlushAsync(context, context.RequestServices.GetRequiredService<AuditLog>());
         }
-        catch (AuditUnavailableException)
+        catch (AuditUnavailableException e)
         {
-            (httpStatus, code, message, reason, extra) = (503, RpcCodes.Internal, "The audit log could not record this request, so it was not carried out. Retry later.", "AUDIT_UNAVAILABLE", null);
+            (httpStatus, code, message, reason, extra) = StorageFull.Is(e)
+                ? (507, RpcCodes.Internal, StorageFull.Detail, StorageFullReason, null)
+                : (503, RpcCodes.Internal, "The audit log could not record this request, so it was not carried out. Retry later.", "AUDIT_UNAVAILABLE", (object?)null);
+        }
+
+        if (httpStatus is 503 or 507)
+        {
+            context.Response.Headers.RetryAfter = "5";
         }
 
         context.Response.StatusCode = httpStatus;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentHub.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,7 +7,8 @@ namespace AgentHub.Web;
 
 /// <summary>
 /// The last word on errors. A caller's mistake (bad JSON, unknown property, body too large) is a 4xx that says what is
-/// wrong; anything else is a 500 that says nothing internal, only a trace id to find the log entry.
+/// wrong; a full disk is a 507 that says so (nothing was changed; the hub writes again once space is freed); anything
+/// else is a 500 that says nothing internal, only a trace id to find the log entry.
 /// </summary>
 internal sealed partial class HubExceptionHandler(IProblemDetailsService problems, ILogger<HubExceptionHandler> logger) : IExceptionHandler
 {
@@ -18,18 +20,23 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             BadHttpRequestException { StatusCode: 413 } => (413, "Request body too large", "The request body exceeds the configured limit."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", Describe(bad)),
             JsonException json => (400, "Invalid JSON body", Describe(json)),
+            _ when StorageFull.Is(exception) => (507, StorageFull.Title, StorageFull.Detail),
             Audit.AuditUnavailableException => (503, "Audit unavailable", "The audit log could not record this request, so it was not carried out. Retry later."),
             System.Data.Common.DbException => (503, "Storage unavailable", "The hub could not read or write its database. Retry later."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
             _ => (500, "Internal error", "The hub could not complete the request. The trace id identifies it in the hub's log."),
         };
 
-        if (status == 503)
+        if (status is 503 or 507)
         {
             context.Response.Headers.RetryAfter = "5";
         }
 
-        if (status >= 500)
+        if (status == 507)
+        {
+            StorageFull.Log(logger, exception);
+        }
+        else if (status >= 500)
         {
             LogUnhandled(exception, context.TraceIdentifier);
         }

@@ -42,9 +42,12 @@ public sealed class HubTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<HubTestHost> StartAsync(Db db = Db.Sqlite, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    /// <param name="prepareData">Runs on the fresh data directory before the hub starts (e.g. mounts a small file system there).</param>
+    public static async Task<HubTestHost> StartAsync(Db db = Db.Sqlite, IDictionary<string, string?>? settings = null, TimeProvider? time = null,
+        Action<string>? prepareData = null)
     {
         var data = new TempDirectory();
+        prepareData?.Invoke(data.Path);
         var all = new Dictionary<string, string?>
         {
             ["Data"] = data.Path,
