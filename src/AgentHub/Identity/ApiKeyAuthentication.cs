@@ -90,7 +90,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
             catch (AuditUnavailableException e) when (StorageFull.Is(e) && IsRead() && audit.Hold(record))
             {
                 // A full disk refuses writes, not reads: the record waits in memory until there is room again.
-                LogReadOnFullDisk(key.PrincipalId, key.Id, Request.Method, Request.Path.Value ?? "/");
+                // the route pattern, never the URL: a caller may put a credential in a URL by mistake
+                LogReadOnFullDisk(key.PrincipalId, key.Id, Request.Method, (Context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no endpoint)");
             }
         }
 
@@ -155,8 +156,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     private partial void LogRejected(string keyId, string reason);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning,
-        Message = "Storage full: {Principal} (key {KeyId}) read {Method} {Path}; its auth.success record is held in memory until the disk has room")]
-    private partial void LogReadOnFullDisk(string principal, string keyId, string method, string path);
+        Message = "Storage full: {Principal} (key {KeyId}) read {Method} {Route}; its auth.success record is held in memory until the disk has room")]
+    private partial void LogReadOnFullDisk(string principal, string keyId, string method, string route);
 
     private sealed record AuthFailure(string Reason, string Message);
 }
