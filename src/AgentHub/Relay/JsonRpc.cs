@@ -54,6 +54,25 @@ internal sealed record RpcEnvelope(string IdJson, string Method, string? TaskId,
 {
     public static (RpcEnvelope? Envelope, int Code, string? Error, string IdJson) Parse(ReadOnlyMemory<byte> body)
     {
+        // JSON text is UTF-8 (RFC 8259 §8.1); the reader checks the grammar but not the bytes inside strings.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            return (null, RpcCodes.ParseError, "The body is not valid UTF-8.", "null");
+        }
+
+        try
+        {
+            return ParseJson(body);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string the envelope reads holds an escaped lone surrogate (\ud800): not text.
+            return (null, RpcCodes.ParseError, "The body holds a string with an unpaired surrogate escape.", "null");
+        }
+    }
+
+    private static (RpcEnvelope? Envelope, int Code, string? Error, string IdJson) ParseJson(ReadOnlyMemory<byte> body)
+    {
         JsonDocument document;
         try
         {

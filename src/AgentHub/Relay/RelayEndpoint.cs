@@ -120,6 +120,13 @@ internal static partial class RelayEndpoint
             await RpcErrors.WriteAsync(context, 413, "null", RpcCodes.InvalidRequest, $"The request body exceeds {o.MaxRequestBytes} bytes.");
             return;
         }
+        catch (Exception e) when (e is BadHttpRequestException or IOException && !ct.IsCancellationRequested)
+        {
+            // Malformed framing (a bad chunk size, a body shorter than announced): the caller's mistake, not the hub's.
+            await RpcErrors.WriteAsync(context, e is BadHttpRequestException bad ? bad.StatusCode : 400, "null", RpcCodes.InvalidRequest,
+                "The request body could not be read: its framing (Content-Length or chunked encoding) is malformed.");
+            return;
+        }
 
         var (envelope, code, error, idJson) = RpcEnvelope.Parse(body);
         var signed = await checks.Inbound.CheckAsync(context, caller, body, ct);
@@ -154,6 +161,13 @@ internal static partial class RelayEndpoint
                     ? "A2A-Version header missing (that means 0.3); this hub speaks A2A 1.0: send 'A2A-Version: 1.0'."
                     : $"A2A version '{version}' is not supported; this hub speaks 1.0.",
                 "VERSION_NOT_SUPPORTED", SupportedVersions);
+            return;
+        }
+
+        if (!IsJson(context.Request.ContentType))
+        {
+            await RpcErrors.WriteAsync(context, 415, idJson, RpcCodes.InvalidRequest,
+                "A JSON-RPC request is sent with 'Content-Type: application/json' (UTF-8).", "UNSUPPORTED_MEDIA_TYPE");
             return;
         }
 
@@ -610,6 +624,13 @@ internal static partial class RelayEndpoint
 
         return buffer.ToArray();
     }
+
+    /// <summary>application/json or a +json type, in UTF-8 (the only charset JSON has, RFC 8259 §8.1).</summary>
+    private static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var type) && type.MediaType is { } media &&
+        (media.Equals("application/json", StringComparison.OrdinalIgnoreCase) ||
+         (media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase))) &&
+        (type.CharSet is null || type.CharSet.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
     private static Task WriteIfNotStartedAsync(HttpContext context, int status, string idJson, string message, string reason) =>
         context.Response.HasStarted

@@ -21,6 +21,8 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", Describe(bad)),
             JsonException json => (400, "Invalid JSON body", Describe(json)),
             _ when StorageFull.Is(exception) => (507, StorageFull.Title, StorageFull.Detail),
+            InvalidOperationException text when IsInvalidText(text) =>
+                (400, "Invalid JSON body", "The body holds text that is not valid UTF-8, or a string with an unpaired surrogate escape."),
             Audit.AuditUnavailableException => (503, "Audit unavailable", "The audit log could not record this request, so it was not carried out. Retry later."),
             System.Data.Common.DbException => (503, "Storage unavailable", "The hub could not read or write its database. Retry later."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
@@ -49,6 +51,11 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
     }
+
+    // System.Text.Json checks a string's bytes only when it is read (a JsonElement of the body kept as is, read later).
+    private static bool IsInvalidText(InvalidOperationException e) =>
+        (e.InnerException is System.Text.DecoderFallbackException || e.Message.Contains("UTF-16", StringComparison.Ordinal)) &&
+        e.StackTrace?.Contains("at System.Text.Json.", StringComparison.Ordinal) == true;
 
     // The framework's binding messages are written for developers ("Did you mean to use a Service instead?").
     private static string Describe(BadHttpRequestException bad) =>

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using AgentHub.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -42,9 +43,14 @@ public sealed class HubTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>The loopback address of a hub started with <c>kestrel: true</c>.</summary>
+    public Uri Url => new(_app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+
+    /// <summary>Starts a hub on the in-memory test server, or with <paramref name="kestrel"/> on a real loopback socket (see <see cref="Url"/>).</summary>
     /// <param name="prepareData">Runs on the fresh data directory before the hub starts (e.g. mounts a small file system there).</param>
     public static async Task<HubTestHost> StartAsync(Db db = Db.Sqlite, IDictionary<string, string?>? settings = null, TimeProvider? time = null,
-        Action<string>? prepareData = null)
+        Action<string>? prepareData = null, bool kestrel = false)
     {
         var data = new TempDirectory();
         prepareData?.Invoke(data.Path);
@@ -67,7 +73,15 @@ public sealed class HubTestHost : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         var app = HubApp.Build(all, configure: builder =>
         {
-            builder.WebHost.UseTestServer();
+            if (kestrel)
+            {
+                builder.WebHost.UseUrls("http://127.0.0.1:0");
+            }
+            else
+            {
+                builder.WebHost.UseTestServer();
+            }
+
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(logs);
             if (time is not null)
@@ -98,7 +112,9 @@ public sealed class HubTestHost : IAsyncDisposable
     /// <summary>An HTTP client; with a key it sends <c>Authorization: Bearer</c>.</summary>
     public HttpClient Http(string? key = null)
     {
-        var client = _app.GetTestServer().CreateClient();
+        var client = _app.Services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>() is TestServer test
+            ? test.CreateClient()
+            : new HttpClient { BaseAddress = Url };
         if (key is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
