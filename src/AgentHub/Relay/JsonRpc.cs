@@ -52,6 +52,8 @@ internal static class A2AMethods
 /// </summary>
 internal sealed record RpcEnvelope(string IdJson, string Method, string? TaskId, string? PushUrl)
 {
+    private static readonly JsonDocumentOptions Strict = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
     public static (RpcEnvelope? Envelope, int Code, string? Error, string IdJson) Parse(ReadOnlyMemory<byte> body)
     {
         // JSON text is UTF-8 (RFC 8259 §8.1); the reader checks the grammar but not the bytes inside strings.
@@ -76,11 +78,15 @@ internal sealed record RpcEnvelope(string IdJson, string Method, string? TaskId,
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            // A repeated property name is refused anywhere in the body: the hub and the agent could each read a
+            // different one of the two (a method or webhook URL other than the one the policy and SSRF checks saw).
+            document = JsonDocument.Parse(body, Strict);
         }
         catch (JsonException)
         {
-            return (null, RpcCodes.ParseError, "The body is not valid JSON.", "null");
+            return (null, RpcCodes.ParseError, RepeatsAName(body)
+                ? "The body repeats a property name within one object; each name may appear once."
+                : "The body is not valid JSON.", "null");
         }
 
         using (document)
@@ -153,6 +159,20 @@ internal sealed record RpcEnvelope(string IdJson, string Method, string? TaskId,
 
     private static JsonElement? Object(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
+
+    /// <summary>Whether a body the strict parse refused is valid JSON once names may repeat (error path only).</summary>
+    private static bool RepeatsAName(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var lenient = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     private static string? String(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -79,6 +79,11 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             return $"The value at '{path}' has the wrong type or format.";
         }
 
+        if (message.Contains("uplicate", StringComparison.Ordinal))
+        {
+            return $"A property name repeats at '{path}'; each name may appear once in an object.";
+        }
+
         if (message.Contains("missing required properties", StringComparison.Ordinal))
         {
             return "The body lacks required properties.";

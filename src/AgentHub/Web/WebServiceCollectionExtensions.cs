@@ -33,6 +33,7 @@ internal static class WebServiceCollectionExtensions
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, HubJsonContext.Default);
             o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            o.SerializerOptions.AllowDuplicateProperties = false; // one name, one value: no parser differential
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.Converters.Add(new UtcTimeConverter());
         });

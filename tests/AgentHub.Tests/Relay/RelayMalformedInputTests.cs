@@ -48,6 +48,24 @@ public sealed class RelayMalformedInputTests
     }
 
     [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"GetTask","method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[]}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"CreateTaskPushNotificationConfig","params":{"taskId":"t","url":"http://169.254.169.254/","url":"https://hooks.example.com/"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","messageId":"n","role":"ROLE_USER","parts":[]}}}""")]
+    public async Task A_repeated_property_name_is_a_json_rpc_parse_error(string body)
+    {
+        await using var setup = await RelayTests.Setup.StartAsync(Db.Sqlite);
+        var (key, _) = await setup.CallerAsync("dupes", allow: true);
+
+        var (status, answer) = await setup.PostAsync(key, body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var error = answer.RootElement.GetProperty("error");
+        Assert.Equal(-32700, error.GetProperty("code").GetInt32());
+        Assert.Contains("repeats a property name", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(setup.Upstream.Requests);
+    }
+
+    [Theory]
     [InlineData("text/plain")]
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("application/json; charset=utf-16")]
