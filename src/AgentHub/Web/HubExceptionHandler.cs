@@ -8,7 +8,7 @@ namespace AgentHub.Web;
 /// The last word on errors. A caller's mistake (bad JSON, unknown property, body too large) is a 4xx that says what is
 /// wrong; anything else is a 500 that says nothing internal, only a trace id to find the log entry.
 /// </summary>
-internal sealed partial class HubExceptionHandler(IProblemDetailsService problems, ILogger<HubExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class HubExceptionHandler(ILogger<HubExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -35,12 +35,8 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
         }
 
         context.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+        await Problems.WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail }, exception);
+        return true;
     }
 
     // The framework's binding messages are written for developers ("Did you mean to use a Service instead?").
