@@ -33,6 +33,7 @@ SECURITY_RULE = re.compile(r"^(CA2100|CA2109|CA2119|CA2153|CA23[0-6]\d|CA30\d\d|
 # One flaw per rule family, each with the rule ids that must report it as an error.
 CANARY = '''using System.Data.Common;
 using System.Net;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Xml;
 
@@ -42,7 +43,13 @@ internal static class Flaws
 {
     internal static void Sql(DbCommand command, string input) => command.CommandText = "SELECT * FROM t WHERE a = '" + input + "'";
 
-    internal static byte[] WeakHash(byte[] data) => MD5.HashData(data);
+    internal static byte[] WeakHash(byte[] data)
+    {
+        using var md5 = MD5.Create();
+        return md5.ComputeHash(data);
+    }
+
+    internal static SslProtocols OldTls() => SslProtocols.Tls11;
 
     internal static int WeakRandom() => new System.Random().Next();
 
@@ -62,7 +69,8 @@ internal static class Flaws
 }
 '''
 PLANTED = {"CA2100": "SQL built from input", "CA5351": "broken hash (MD5)", "CA5394": "insecure randomness",
-           "CA5359": "certificate validation turned off", "CA3075": "insecure XML (DTD processing)",
+           "CA5359": "certificate validation turned off", "CA5397": "deprecated TLS version",
+           "SCS0007": "XML external entities (SecurityCodeScan)",
            "SCS0006": "weak hash (SecurityCodeScan)", "SCS0005": "weak random (SecurityCodeScan)",
            "SCS0004": "certificate validation turned off (SecurityCodeScan)"}
 
