@@ -10,7 +10,7 @@ namespace AgentHub.Web;
 /// wrong; a full disk is a 507 that says so (nothing was changed; the hub writes again once space is freed); anything
 /// else is a 500 that says nothing internal, only a trace id to find the log entry.
 /// </summary>
-internal sealed partial class HubExceptionHandler(IProblemDetailsService problems, ILogger<HubExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class HubExceptionHandler(ILogger<HubExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -44,12 +44,8 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
         }
 
         context.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+        await Problems.WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail }, exception);
+        return true;
     }
 
     // System.Text.Json checks a string's bytes only when it is read (a JsonElement of the body kept as is, read later).

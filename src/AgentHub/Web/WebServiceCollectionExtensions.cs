@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace AgentHub.Web;
@@ -66,6 +67,9 @@ internal static class WebServiceCollectionExtensions
                 });
             }
         });
+
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<LimitsOptions>>((sockets, limits) =>
+            sockets.Backlog = limits.Value.ListenBacklog);
 
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<HubCorsOptions>>((cors, hub) =>

@@ -91,6 +91,26 @@ public sealed class BadInputTests(BadInputTests.HubFixture fixture) : IClassFixt
         }
     }
 
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("text/*")]
+    [InlineData("image/png")]
+    public async Task Error_answers_are_problem_details_whatever_the_caller_accepts(string accept)
+    {
+        // no key: the authentication challenge writes the problem; a malformed body: the exception handler does
+        using var anonymous = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me");
+        anonymous.Headers.Accept.ParseAdd(accept);
+        using var malformed = new HttpRequestMessage(HttpMethod.Post, "/api/v1/keys") { Content = new StringContent("{", Encoding.UTF8, Json) };
+        malformed.Headers.Accept.ParseAdd(accept);
+
+        using var unauthorized = await fixture.Hub.Http().SendAsync(anonymous);
+        using var badJson = await fixture.Hub.Http(fixture.Hub.AdminKey).SendAsync(malformed);
+
+        await WebAssert.CleanProblemAsync(unauthorized, HttpStatusCode.Unauthorized);
+        var problem = await WebAssert.CleanProblemAsync(badJson, HttpStatusCode.BadRequest);
+        Assert.Contains("not valid JSON", problem.Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Every_invalid_field_is_listed_at_once_under_its_json_name()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -7,6 +8,7 @@ using AgentHub.Client;
 using AgentHub.Tests.Infrastructure;
 using AgentHub.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -35,6 +37,7 @@ public sealed class KestrelLimitsTests
         Assert.Equal(200, defaults.PrincipalBurst);
         Assert.Equal(200, defaults.AddressRequestsPerSecond);
         Assert.Equal(400, defaults.AddressBurst);
+        Assert.Equal(4096, defaults.ListenBacklog);
     }
 
     [Fact]
@@ -50,6 +53,7 @@ public sealed class KestrelLimitsTests
         Assert.Equal(64, kestrel.Limits.MaxRequestHeaderCount);
         Assert.Equal(4096, kestrel.Limits.MaxConcurrentConnections);
         Assert.Equal(TimeSpan.FromSeconds(10), kestrel.Limits.RequestHeadersTimeout);
+        Assert.Equal(4096, hub.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.Backlog);
     }
 
     [Fact]
@@ -181,6 +185,29 @@ public sealed class KestrelLimitsTests
         {
             socket.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Listen_backlog_is_as_deep_as_the_connection_limit_and_follows_its_setting()
+    {
+        await using var standard = await RunningHub.StartAsync();
+        await using var configured = await RunningHub.StartAsync(("AGENTHUB_LIMITS__LISTENBACKLOG", "1000"));
+        var somaxconn = int.Parse(File.ReadAllText("/proc/sys/net/core/somaxconn").Trim(), CultureInfo.InvariantCulture);
+
+        // Kestrel's own 512 overflows under a burst of new connections (each dropped handshake costs its client seconds)
+        Assert.Equal(Math.Min(4096, somaxconn), await ListenBacklogAsync(standard.Process.Url));
+        Assert.Equal(Math.Min(1000, somaxconn), await ListenBacklogAsync(configured.Process.Url));
+    }
+
+    /// <summary>The backlog of the socket listening on the URL's port, as the kernel reports it (Send-Q of <c>ss -ltn</c>).</summary>
+    private static async Task<int> ListenBacklogAsync(Uri url)
+    {
+        var start = new ProcessStartInfo("ss", ["-ltnH", $"sport = :{url.Port}"]) { RedirectStandardOutput = true };
+        using var ss = Process.Start(start)!;
+        var output = await ss.StandardOutput.ReadToEndAsync();
+        await ss.WaitForExitAsync();
+        var fields = output.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries); // State Recv-Q Send-Q Local Peer
+        return int.Parse(fields[2], CultureInfo.InvariantCulture);
     }
 
     /// <summary>
