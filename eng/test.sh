@@ -3,7 +3,7 @@
 #
 #   eng/test.sh [--filter EXPR] [--no-format]
 #
-# Installs what is missing (Debian's postgresql and prometheus, npm packages of tests/*/), starts a throwaway
+# Installs what is missing (Debian's postgresql, prometheus and iproute2, npm packages of tests/*/), starts a throwaway
 # PostgreSQL server, checks formatting, builds, runs every .NET test project and every node suite under tests/, the
 # benchmark harness once in its quick mode (eng/bench.sh --quick: it must run, its figures are not asserted), then
 # the log canary check, stops what it started and prints as its very last line: `N passed, N failed[, N skipped]`.
@@ -117,6 +117,7 @@ prereqs() {
   local missing=() lock dir
   command -v dotnet >/dev/null || { echo "test.sh: the .NET SDK (dotnet) is not installed" >&2; return 1; }
   command -v python3 >/dev/null || missing+=(python3)
+  command -v ss >/dev/null || missing+=(iproute2)   # Web/KestrelLimitsTests reads a listening socket's backlog with ss
   if [ -z "${AGENTHUB_TEST_POSTGRES:-}" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     missing+=(postgresql)
   fi
