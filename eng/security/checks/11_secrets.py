@@ -19,12 +19,14 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
 from pathlib import Path
 
 from harness import HUB_DLL, ROOT, Row, card
 
 sys.path.insert(0, str(ROOT / "eng"))
-from totals import b64_forms, url_forms  # noqa: E402  (the same encodings the log canary of eng/test.sh uses)
+from totals import b64_forms  # noqa: E402  (the same encodings the log canary of eng/test.sh uses)
 
 CUSTODY = {"master.key", "bootstrap-admin.key"}
 
@@ -59,19 +61,45 @@ class RecorderHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def needles(secret: str) -> list[tuple[re.Pattern, str]]:
+def forms(secret: str) -> list[tuple[str, bytes]]:
+    """Every literal form the secret could take in a file: raw, base64/base64url at each byte alignment, hex (either
+    case), URL-encoded (either case of the hex digits); a base64 secret (a master key) also as its bytes in hex."""
     raw = secret.encode()
-    forms = {("raw", secret)} | b64_forms(raw) | {("hex", raw.hex()), ("hex", raw.hex().upper())}
-    out = [(re.compile(re.escape(text.encode())), form) for form, text in forms]
-    out += [(re.compile(pattern.encode()), form) for form, pattern in url_forms(secret)]
-    try:  # a base64 secret (the master key) also as its bytes, raw and hex
+    out = {("raw", secret), ("hex", raw.hex()), ("hex", raw.hex().upper())} | b64_forms(raw)
+    for enc in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe=""), urllib.parse.quote(secret, safe="/:")):
+        if enc != secret:
+            out |= {("url-encoded", enc), ("url-encoded", re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), enc))}
+    try:
         decoded = base64.b64decode(secret, validate=True)
         if len(decoded) >= 16:
-            out += [(re.compile(re.escape(decoded)), "decoded bytes"),
-                    (re.compile(re.escape(decoded.hex().encode()), re.IGNORECASE), "decoded hex")]
+            out |= {("decoded hex", decoded.hex()), ("decoded hex", decoded.hex().upper())}
     except (binascii.Error, ValueError):
         pass
-    return out
+    return [(form, text.encode()) for form, text in out]
+
+
+def search(secrets_: list[str], files: list[Path], work: Path) -> list[tuple[str, str, Path]]:
+    """(secret, form, file) for every secret found in a file. GNU grep -F matches all forms of all secrets in one
+    pass (tens of thousands of fixed strings; a regex per form would take hours)."""
+    by_text: dict[bytes, tuple[str, str]] = {}
+    for secret in secrets_:
+        for form, text in forms(secret):
+            by_text.setdefault(text, (secret, form))
+    patterns = work / "private" / "needles.txt"
+    patterns.parent.mkdir(exist_ok=True)
+    patterns.write_bytes(b"\n".join(by_text) + b"\n")
+    found = set()
+    for i in range(0, len(files), 200):
+        batch = [str(f) for f in files[i:i + 200]]
+        r = subprocess.run(["grep", "-F", "-a", "-o", "-H", "--null", "-f", str(patterns), *batch], capture_output=True)
+        if r.returncode not in (0, 1):
+            raise RuntimeError(f"grep exited {r.returncode}: {r.stderr.decode()[-300:]}")
+        for line in r.stdout.splitlines():
+            name, _, match = line.partition(b"\0")
+            if match in by_text:
+                secret, form = by_text[match]
+                found.add((secret, form, Path(name.decode())))
+    return sorted(found)
 
 
 def parts(secret: str) -> list[str]:
@@ -203,32 +231,35 @@ def run(ctx):
 
     files = searched_files(ctx)
     all_secrets = sorted({p for s in ctx.secrets for p in parts(s) if len(p) >= 12})
-    compiled = {s: needles(s) for s in all_secrets}
 
     # positive control: the search finds each canary, in each form, in a file made to hold it
-    control = ctx.work / "private" / "control.bin"
-    control.parent.mkdir(exist_ok=True)
-    missed = []
+    control = ctx.work / "private" / "control"
+    control.mkdir(parents=True, exist_ok=True)
+    written = {}
     for kind, value in planted.items():
         raw = value.encode()
         for form, data in [("raw", raw), ("base64", base64.b64encode(b"x" + raw)), ("hex", raw.hex().encode()),
-                           ("url-encoded", __import__("urllib.parse").parse.quote(value, safe="").encode())]:
-            if not any(n.search(b"log line: " + data + b"\n") for n, _ in compiled[value]):
-                missed.append(f"{kind} {form}")
-    yield Row("the search finds what it looks for", "each canary written raw, base64, hex and URL-encoded into a control",
-              f"{4 * len(planted) - len(missed)}/{4 * len(planted)} found" + (f"; missed: {', '.join(missed)}" if missed else ""),
+                           ("url-encoded", urllib.parse.quote(value, safe="").encode())]:
+            path = control / f"{len(written)}.log"
+            path.write_bytes(b"log line: " + data + b"\n")
+            written[path] = f"{kind} {form}"
+    hits = {path for value, _, path in search(list(planted.values()), sorted(written), ctx.work) if value in planted.values()}
+    missed = [label for path, label in written.items() if path not in hits]
+    yield Row("the search finds what it looks for", "each canary written raw, base64, hex and URL-encoded into a control file",
+              f"{len(written) - len(missed)}/{len(written)} found" + (f"; missed: {', '.join(missed)}" if missed else ""),
               not missed)
 
-    leaks = []
+    # the master keys as raw bytes too (a few; grep -F takes text patterns)
+    masters = [base64.b64decode(k) for k in (ctx.master_key, ctx.canary_master_key)]
+    started = time.monotonic()
+    leaks = [f"{s[:10]}… ({form}) in {path.relative_to(ctx.work) if path.is_relative_to(ctx.work) else path}"
+             for s, form, path in search(all_secrets, files, ctx.work)]
     total = 0
     for path in files:
         data = path.read_bytes()
         total += len(data)
-        for s, ns in compiled.items():
-            for n, form in ns:
-                if n.search(data):
-                    leaks.append(f"{s[:10]}… ({form}) in {path.relative_to(ctx.work) if path.is_relative_to(ctx.work) else path}")
-                    break
+        leaks += [f"a master key (raw bytes) in {path.name}" for m in masters if m in data]
+    seconds = time.monotonic() - started
     kinds = {"log": 0, "database": 0, "export": 0, "other": 0}
     for path in files:
         name = path.name
@@ -237,6 +268,6 @@ def run(ctx):
         kinds[key] += 1
     yield Row("canaries and minted secrets appear nowhere",
               f"{len(all_secrets)} secrets (canaries: {', '.join(planted)}; and every key the suite minted) searched in "
-              f"{len(files)} files, {total / 1e6:.1f} MB: {kinds['log']} logs and outputs, {kinds['database']} database files "
+              f"{len(files)} files, {total / 1e6:.1f} MB in {seconds:.0f} s: {kinds['log']} logs and outputs, {kinds['database']} database files "
               f"and dumps ({dumps} PostgreSQL databases), {kinds['export']} audit exports, {kinds['other']} other incl. error bodies",
               f"{len(leaks)} occurrences" + (": " + "; ".join(leaks[:5]) if leaks else ""), not leaks and len(files) > 0)
