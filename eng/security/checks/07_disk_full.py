@@ -105,8 +105,13 @@ class Writer:
         raw = json.dumps(body).encode()
         t0 = time.monotonic()
         try:
+            # a created key or agent answer shows its new key once, by design: only refusals are kept for the secrets check
+            mints = kind in ("key", "agent")
             status, headers, data = self.hub.request("POST", path, raw, {"Authorization": f"Bearer {key}",
-                                                                         "Content-Type": "application/json", "A2A-Version": "1.0"}, timeout=30)
+                                                                         "Content-Type": "application/json", "A2A-Version": "1.0"},
+                                                     timeout=30, keep=not mints)
+            if mints and status >= 400:
+                self.hub.ctx.keep_body(data)
         except (OSError, http.client.HTTPException):
             with self.lock:
                 self.hangs += 1
