@@ -77,7 +77,7 @@ internal sealed partial class HubExceptionHandler(ILogger<HubExceptionHandler> l
 
         if (message.Contains("uplicate", StringComparison.Ordinal))
         {
-            return $"A property name repeats at '{path}'; each name may appear once in an object.";
+            return $"A property name appears twice (at '{path}'); each name may appear once in an object.";
         }
 
         if (message.Contains("missing required properties", StringComparison.Ordinal))

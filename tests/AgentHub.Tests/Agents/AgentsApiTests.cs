@@ -133,7 +133,6 @@ public sealed class AgentsApiTests : IAsyncLifetime
     [InlineData("""{"id":"x","cardUrl":"not a url"}""", "cardUrl")]
     [InlineData("""{"id":"x","cardUrl":"http://127.0.0.1/card","upstreamUrl":"gopher://x/"}""", "upstreamUrl")]
     [InlineData("""{"id":"x","card":[]}""", "card")]
-    [InlineData("""{"id":"x","card":{"name":"a","skills":[],"name":"b"}}""", "card")] // I-JSON: no duplicate members
     [InlineData("""{"id":"x","card":{"name":"a","provider":{"url":"\ud800"}}}""", "card.provider.url")] // nor unpaired surrogates
     [InlineData("""{"id":"x","card":{"name":"n","description":"d","version":"1","capabilities":{},"defaultInputModes":[],"defaultOutputModes":[],"skills":[]}}""", "card.supportedInterfaces")]
     [InlineData("""{"id":"x","card":{"name":"n","description":"d","version":"1","supportedInterfaces":[],"capabilities":{},"defaultInputModes":[],"defaultOutputModes":[],"skills":[]}}""", "card.supportedInterfaces")]
@@ -144,6 +143,16 @@ public sealed class AgentsApiTests : IAsyncLifetime
 
         var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains(field, problem.Errors!.Keys);
+    }
+
+    [Fact]
+    public async Task A_card_with_a_repeated_member_is_refused_naming_it()
+    {
+        // I-JSON: no duplicate members (the hub and an agent could each read a different one)
+        var response = await _admin.PostJsonAsync("/api/v1/agents", """{"id":"x","card":{"name":"a","skills":[],"name":"b"}}""");
+
+        var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("A property name appears twice (at '$.card')", problem.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class BadInputTests(BadInputTests.HubFixture fixture) : IClassFixt
         { "POST", "/api/v1/keys", Json, """{"principal":"user:a","role":["admin"]}""", 400, "detail:'$.role' has the wrong type" },
         { "POST", "/api/v1/keys", Json, """{"principal":"user:a","role":"operator","expiresAt":"tomorrow"}""", 400, "detail:'$.expiresAt' has the wrong type" },
         { "POST", "/api/v1/keys", Json, "[]", 400, "detail:wrong type" },
-        { "POST", "/api/v1/keys", Json, """{"principal":"user:a","role":"auditor","role":"admin"}""", 400, "detail:A property name repeats at '$.role'" },
+        { "POST", "/api/v1/keys", Json, """{"principal":"user:a","role":"auditor","role":"admin"}""", 400, "detail:A property name appears twice (at '$.role')" },
         { "POST", "/api/v1/keys", Json, "", 400, "status-only" },
         { "POST", "/api/v1/keys", Json, "null", 400, "status-only" },
         { "POST", "/api/v1/keys", Json, "{}", 400, "errors:principal,role" },
