@@ -111,7 +111,7 @@ def parts(secret: str) -> list[str]:
 def plant(ctx, hub, recorder_port: int) -> dict[str, str]:
     """Uses the canaries where a careless hub would log, store or echo them; returns them by kind."""
     api = hub.api()
-    provider = "sk-proj-" + secrets.token_urlsafe(36)
+    provider = "sk-proj-" + secrets.token_urlsafe(36) + "Q7"  # upper case and a digit, as provider keys have
     canary_key = hub.key("user:canary", "operator")
     ctx.secret(provider)
 

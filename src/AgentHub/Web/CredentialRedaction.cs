@@ -22,8 +22,9 @@ internal static partial class CredentialRedaction
         return Credential().Replace(text, m => m.Groups["keyid"].Success ? $"ahk_{m.Groups["keyid"].Value}_{Replacement}" : Replacement);
     }
 
-    // ahk_<id>_<secret>; eyJ….eyJ…(.…) compact JWT/JWS; sk-/pk-/rk- style provider keys of 16+ characters.
-    [GeneratedRegex(@"ahk_(?<keyid>[A-Za-z0-9]{1,64})_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(\.[A-Za-z0-9_\-]*)?|\b(sk|pk|rk)-[A-Za-z0-9_\-]{16,}",
+    // ahk_<id>_<secret>; eyJ….eyJ…(.…) compact JWT/JWS; sk-/pk-/rk- style provider keys of 16+ characters with an
+    // upper-case letter and a digit (so a lower-case id such as an agent's 'sk-learn-router' stays readable).
+    [GeneratedRegex(@"ahk_(?<keyid>[A-Za-z0-9]{1,64})_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(\.[A-Za-z0-9_\-]*)?|\b(sk|pk|rk)-(?=[A-Za-z0-9_\-]*[A-Z])(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{16,}",
         RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 100)]
     private static partial Regex Credential();
 }
