@@ -39,23 +39,7 @@ install_missing() {
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v taskset >/dev/null || missing+=(util-linux)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "bench.sh: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
-    sudo=sudo
-  fi
-  echo "bench: apt-get install ${missing[*]}" >&2
-  # no service may start on install (nginx would take port 80): a policy-rc.d that says no, for the install only
-  local guard=/usr/sbin/policy-rc.d placed=0
-  if [ ! -e "$guard" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null && $sudo chmod +x "$guard" && placed=1
-  fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
-  local rc=$?
-  [ "$placed" = 1 ] && $sudo rm -f "$guard"
-  return $rc
+  eng/apt-install.sh bench "${missing[@]}"
 }
 
 install_missing

@@ -35,23 +35,7 @@ install_missing() {
   command -v testssl >/dev/null || missing+=(testssl.sh)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "security.sh: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
-    sudo=sudo
-  fi
-  echo "security: apt-get install ${missing[*]}" >&2
-  # no service may start on install: a policy-rc.d that says no, for the install only
-  local guard=/usr/sbin/policy-rc.d placed=0
-  if [ ! -e "$guard" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null && $sudo chmod +x "$guard" && placed=1
-  fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
-  local rc=$?
-  [ "$placed" = 1 ] && $sudo rm -f "$guard"
-  return $rc
+  eng/apt-install.sh security "${missing[@]}"
 }
 
 fail_setup() { echo "security.sh: $*" >&2; echo "security: 0 checks, 1 failed"; exit 1; }
