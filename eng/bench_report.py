@@ -52,7 +52,11 @@ def report(r: dict) -> str:
     w(f"- Date: {r['date']}; commit `{r['commit']}`; whole run {r['elapsed_s'] / 60:.1f} min")
     w(f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, {m['os']}, kernel {m['kernel']}; load average at the end {m['load']}")
     w(f"- Software: .NET SDK {m['dotnet']}, {m['nginx']}, {m['wrk']}, Node {m['node']}")
-    w(f"- Parameters: {p['warmup_seconds']} s of unmeasured load per path first (so the JIT has optimised the code); {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
+    warm = r.get("warmup_s") or {}
+    warmed = ", ".join(f"{k} {v:.0f} s" for k, v in warm.items())
+    w(f"- Parameters: unmeasured load on each path first, in {p['warmup_seconds']} s slices until two in a row add under 5 % "
+      f"to its best throughput (at most {p.get('warmup_max_seconds', p['warmup_seconds'])} s), so the figures are of code the JIT has optimised"
+      f"{' (' + warmed + ')' if warmed else ''}; {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
       f"{p['latency_seconds']} s per path at {p['rate']} requests/s; time to first event {p['ttfe_seconds']} s per path at "
       f"{p['ttfe_rate']} streams/s; {p['rules']:,} policy rules; {p['agents']:,} agents; memory soak {p['soak_seconds']} s")
     w("- Pinning: " + ("servers (upstream agent, nginx, hub) on CPU 0, load generators on CPU 1 (`taskset`)" if r["pinned"] else

@@ -241,33 +241,20 @@ internal sealed partial class AuditLog : IAsyncDisposable
             "SELECT seq, chain_hash FROM audit_records ORDER BY seq DESC LIMIT 1", transaction: transaction, cancellationToken: ct));
         var seq = last?.Seq ?? 0;
         var previous = last?.Hash ?? new byte[32];
-        var rows = new List<object>(events.Count);
+        var rows = new List<Row>(events.Count);
+        var time = UnixTime.Ms(now);
         foreach (var e in events)
         {
             var record = new AuditRecord(++seq, now, e.Type, e.Actor, e.Target, e.Outcome, e.Details ?? new Dictionary<string, string>());
             var canonical = record.Canonical();
             var chain = ChainHash(previous, canonical);
-            rows.Add(new
-            {
-                Seq = seq,
-                Time = UnixTime.Ms(now),
-                e.Type,
-                e.Actor,
-                e.Target,
-                e.Outcome,
-                Record = System.Text.Encoding.UTF8.GetString(canonical),
-                LeafHash = Merkle.LeafHash(canonical),
-                ChainHash = chain,
-            });
+            rows.Add(new Row(seq, time, e, System.Text.Encoding.UTF8.GetString(canonical), Merkle.LeafHash(canonical), chain));
             previous = chain;
         }
 
         try
         {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO audit_records (seq, time, type, actor, target, outcome, record, leaf_hash, chain_hash)
-                VALUES (@Seq, @Time, @Type, @Actor, @Target, @Outcome, @Record, @LeafHash, @ChainHash)
-                """, rows, transaction, cancellationToken: ct));
+            await InsertAsync(connection, transaction, rows, ct);
         }
         catch (DbException e)
         {
@@ -278,8 +265,86 @@ internal sealed partial class AuditLog : IAsyncDisposable
         return seq;
     }
 
+    private const string InsertSql = """
+        INSERT INTO audit_records (seq, time, type, actor, target, outcome, record, leaf_hash, chain_hash)
+        VALUES (@seq, @time, @type, @actor, @target, @outcome, @record, @leaf_hash, @chain_hash)
+        """;
+
+    private static readonly string[] InsertParameters = ["seq", "time", "type", "actor", "target", "outcome", "record", "leaf_hash", "chain_hash"];
+
+    private sealed record Row(long Seq, long Time, AuditEvent Event, string Record, byte[] LeafHash, byte[] ChainHash)
+    {
+        public object?[] Values => [Seq, Time, Event.Type, Event.Actor, (object?)Event.Target ?? DBNull.Value, Event.Outcome, Record, LeafHash, ChainHash];
+    }
+
+    /// <summary>
+    /// One statement, its parameters bound row by row: PostgreSQL gets the rows in one round trip (a batch); SQLite,
+    /// in process, runs its prepared statement once per row.
+    /// </summary>
+    private static async Task InsertAsync(DbConnection connection, DbTransaction transaction, List<Row> rows, CancellationToken ct)
+    {
+        if (connection.CanCreateBatch)
+        {
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            foreach (var row in rows)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = InsertSql;
+                var values = row.Values;
+                for (var i = 0; i < InsertParameters.Length; i++)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = InsertParameters[i];
+                    parameter.Value = values[i];
+                    command.Parameters.Add(parameter);
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            await batch.ExecuteNonQueryAsync(ct);
+            return;
+        }
+
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = InsertSql;
+        var parameters = new DbParameter[InsertParameters.Length];
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = insert.CreateParameter();
+            parameters[i].ParameterName = InsertParameters[i];
+            insert.Parameters.Add(parameters[i]);
+        }
+
+        foreach (var row in rows)
+        {
+            var values = row.Values;
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                parameters[i].Value = values[i];
+            }
+
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+    }
+
     /// <summary>chain = SHA-256(previous chain hash ‖ canonical record); the first record's previous hash is 32 zero bytes.</summary>
-    public static byte[] ChainHash(byte[] previous, byte[] canonical) => SHA256.HashData([.. previous, .. canonical]);
+    public static byte[] ChainHash(byte[] previous, byte[] canonical)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(previous.Length + canonical.Length);
+        try
+        {
+            previous.CopyTo(buffer, 0);
+            canonical.CopyTo(buffer, previous.Length);
+            return SHA256.HashData(buffer.AsSpan(0, previous.Length + canonical.Length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

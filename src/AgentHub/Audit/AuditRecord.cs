@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -24,17 +25,31 @@ internal sealed record AuditRecord(long Seq, DateTimeOffset Time, string Type, s
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.Default, Indented = false };
 
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    // The audit writer builds records on whatever thread runs its loop: one buffer and writer per thread, reused.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _threadBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _threadWriter;
+
     public static string FormatTime(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     public byte[] Canonical()
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = _threadBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = _threadWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        try
         {
             writer.WriteStartObject();
             writer.WriteNumber("seq", Seq);
-            writer.WriteString("time", FormatTime(Time));
+            Span<char> time = stackalloc char[32];
+            Time.UtcDateTime.TryFormat(time, out var length, TimeFormat, CultureInfo.InvariantCulture);
+            writer.WriteString("time", time[..length]);
             writer.WriteString("type", Type);
             writer.WriteString("actor", Actor);
             if (Target is not null)
@@ -44,16 +59,35 @@ internal sealed record AuditRecord(long Seq, DateTimeOffset Time, string Type, s
 
             writer.WriteString("outcome", Outcome);
             writer.WriteStartObject("details");
-            foreach (var (key, value) in Details.OrderBy(d => d.Key, StringComparer.Ordinal))
+            if (Details.Count > 0)
             {
-                writer.WriteString(key, value);
+                var keys = new string[Details.Count];
+                var i = 0;
+                foreach (var key in Details.Keys)
+                {
+                    keys[i++] = key;
+                }
+
+                Array.Sort(keys, StringComparer.Ordinal);
+                foreach (var key in keys)
+                {
+                    writer.WriteString(key, Details[key]);
+                }
             }
 
             writer.WriteEndObject();
             writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
         }
-
-        return buffer.ToArray();
+        finally
+        {
+            if (buffer.Capacity > 64 * 1024)
+            {
+                _threadBuffer = null; // an unusually large record: do not keep its buffer for the life of the thread
+                _threadWriter = null;
+            }
+        }
     }
 
     /// <summary>Parses a canonical record; null when it is not one.</summary>

@@ -10,9 +10,17 @@ internal static class Merkle
 {
     public static byte[] LeafHash(ReadOnlySpan<byte> record)
     {
-        var buffer = new byte[record.Length + 1];
-        record.CopyTo(buffer.AsSpan(1));
-        return SHA256.HashData(buffer);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(record.Length + 1);
+        try
+        {
+            buffer[0] = 0;
+            record.CopyTo(buffer.AsSpan(1));
+            return SHA256.HashData(buffer.AsSpan(0, record.Length + 1));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)

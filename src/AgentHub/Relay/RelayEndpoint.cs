@@ -581,18 +581,71 @@ internal static partial class RelayEndpoint
         return Encoding.UTF8.GetBytes(rpc.ToJsonString());
     }
 
+    /// <summary>Bodies of a known length up to this size are read into an array of exactly that size.</summary>
+    private const long ExactReadBytes = 64 * 1024;
+
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        if (request.ContentLength is { } announced && announced <= Math.Min(limit, ExactReadBytes))
+        {
+            // The usual case: a small body of known length is read straight into an array of that size. Kestrel ends
+            // the body at the announced length and fails a shorter one (BadHttpRequestException). A larger one grows
+            // as it arrives, so a slow sender cannot make the hub reserve the whole limit up front.
+            return await ReadExactlyAsync(request.Body, announced, ct) ?? throw new BadHttpRequestException("Request body too short.", 400);
+        }
+
+        return await ReadToEndAsync(request.Body, limit, ct) ??
+            throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+    }
+
+    /// <summary>The answer's body, or null when it exceeds <paramref name="limit"/> bytes.</summary>
+    private static async Task<byte[]?> ReadLimitedAsync(HttpContent content, long limit, CancellationToken ct)
+    {
+        await using var stream = await content.ReadAsStreamAsync(ct);
+        if (content.Headers.ContentLength is { } announced && (announced > limit || announced <= ExactReadBytes))
+        {
+            // A truncated answer stays truncated (and then fails to parse as JSON-RPC), as it would read in chunks.
+            return announced > limit ? null : await ReadExactlyAsync(stream, announced, ct, truncatedAsIs: true);
+        }
+
+        return await ReadToEndAsync(stream, limit, ct);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes into an array of that size. A stream that ends early gives null, or with
+    /// <paramref name="truncatedAsIs"/> the bytes it had.
+    /// </summary>
+    private static async Task<byte[]?> ReadExactlyAsync(Stream stream, long length, CancellationToken ct, bool truncatedAsIs = false)
+    {
+        var bytes = new byte[length];
+        var filled = 0;
+        while (filled < bytes.Length)
+        {
+            var read = await stream.ReadAsync(bytes.AsMemory(filled), ct);
+            if (read == 0)
+            {
+                return truncatedAsIs ? bytes[..filled] : null;
+            }
+
+            filled += read;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Reads a stream of unknown length through a pooled buffer; null when it exceeds <paramref name="limit"/> bytes.</summary>
+    private static async Task<byte[]?> ReadToEndAsync(Stream stream, long limit, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             int read;
-            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            while ((read = await stream.ReadAsync(chunk, ct)) > 0)
             {
                 if (buffer.Length + read > limit)
                 {
-                    throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
+                    return null;
                 }
 
                 buffer.Write(chunk, 0, read);
@@ -601,25 +654,6 @@ internal static partial class RelayEndpoint
         finally
         {
             ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return buffer.ToArray();
-    }
-
-    private static async Task<byte[]?> ReadLimitedAsync(HttpContent content, long limit, CancellationToken ct)
-    {
-        await using var stream = await content.ReadAsStreamAsync(ct);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
         }
 
         return buffer.ToArray();

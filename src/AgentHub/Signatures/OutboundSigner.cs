@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using AgentHub.Client.Signatures;
 
 namespace AgentHub.Signatures;
@@ -21,14 +22,31 @@ internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
     };
 
     /// <summary>Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the body as given.</summary>
+    // The signing key for the ECDsa object HubTokens hands out now (it changes when that cache refreshes): checking
+    // the curve on every call cost an export of the public key per request. It does not own the key object.
+    private CachedKey? _signing;
+
+    private SignatureKey Signing(string kid, ECDsa key)
+    {
+        if (Volatile.Read(ref _signing) is { } cached && ReferenceEquals(cached.Key, key) && cached.Kid == kid)
+        {
+            return cached.Signing;
+        }
+
+        var signing = SignatureKey.Ecdsa(kid, key);
+        Volatile.Write(ref _signing, new CachedKey(key, kid, signing)); // the one it replaces owns nothing: left to the GC, as a concurrent call may still use it
+        return signing;
+    }
+
     public async Task SignAsync(HttpRequestMessage request, byte[] body, string caller, CancellationToken ct)
     {
         request.Headers.TryAddWithoutValidation(CallerHeader, caller);
         request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, ContentDigest.Compute(body));
         var (kid, key) = await tokens.SigningKeyAsync(ct);
-        using var signing = SignatureKey.Ecdsa(kid, key); // the key object belongs to HubTokens' cache
-        var headers = HttpMessageSigner.Sign(SignatureRequest.From(request), signing, _options);
+        var headers = HttpMessageSigner.Sign(SignatureRequest.From(request), Signing(kid, key), _options);
         request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureInputField, headers.SignatureInput);
         request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureField, headers.Signature);
     }
+
+    private sealed record CachedKey(ECDsa Key, string Kid, SignatureKey Signing);
 }

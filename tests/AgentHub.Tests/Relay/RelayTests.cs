@@ -205,6 +205,35 @@ public sealed class RelayTests
     }
 
     [Theory]
+    [InlineData(10, false)]
+    [InlineData(10, true)]
+    [InlineData(200_000, false)]
+    [InlineData(200_000, true)]
+    public async Task A_body_small_or_large_with_or_without_a_length_reaches_the_agent_and_comes_back_unchanged(int textLength, bool chunked)
+    {
+        // Small bodies of known length are read into an array of exactly that size, larger or chunked ones as they arrive.
+        await using var setup = await Setup.StartAsync(Db.Sqlite);
+        var alice = await setup.CallerAsync("alice", allow: true);
+        var text = string.Concat(Enumerable.Range(0, textLength).Select(i => (char)('a' + (i % 26))));
+        var raw = Rpc("SendMessage", $$$"""{"message":{"messageId":"m1","role":"ROLE_USER","parts":[{"text":"{{{text}}}"}]}}""");
+
+        using var response = await setup.SendAsync(alice.Key, raw, prepare: request =>
+        {
+            if (chunked)
+            {
+                request.Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(raw)));
+                request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                request.Headers.TransferEncodingChunked = true;
+            }
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(text, body.RootElement.GetProperty("result").GetProperty("task").GetProperty("artifacts")[0].GetProperty("parts")[0].GetProperty("text").GetString());
+        Assert.Equal(Encoding.UTF8.GetBytes(raw), setup.Upstream.Received.Last().Body);
+    }
+
+    [Theory]
     [InlineData(Db.Sqlite)]
     [InlineData(Db.Postgres)]
     public async Task Each_call_is_audited_with_a_body_hash_and_never_the_body(Db db)
