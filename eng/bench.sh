@@ -4,8 +4,8 @@
 #   eng/bench.sh [--quick] [--out FILE] [--json FILE]
 #
 # Installs what is missing (Debian's wrk, nginx-light, postgresql), builds Release, then on loopback: starts the
-# upstream agent (bench/AgentHub.BenchAgent), nginx in front of it and the hub with every check on; measures
-# throughput (wrk, 64 connections), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
+# upstream agent (bench/AgentHub.BenchAgent), nginx in front of it and the hub with every check on; warms each path
+# up until its throughput stops rising (the JIT has optimised the code); measures throughput (wrk, 64 connections), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
 # registers 10,000 agents and measures memory under load and cold start; then durable audit appends on SQLite and
 # on a durable PostgreSQL, and the micro benchmarks (bench/AgentHub.Benchmarks). Servers run on CPU 0 and load
 # generators on CPU 1. Everything it started is stopped on the way out.

@@ -25,6 +25,12 @@ internal static class AuditApi
     public static RouteGroupBuilder MapAudit(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/audit").WithTags("Audit").RequireAuthorization(Policies.Auditor);
+        // Read your writes: the outcome records of answered calls are queued, not awaited; a read waits for them first.
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            await context.HttpContext.RequestServices.GetRequiredService<AuditLog>().FlushAsync();
+            return await next(context);
+        });
         group.MapGet("/", Query);
         group.MapGet("/export", Export);
         group.MapGet("/checkpoints/latest", LatestCheckpoint);

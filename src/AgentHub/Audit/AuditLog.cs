@@ -65,6 +65,45 @@ internal sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>
+    /// Queues a record for the next batch and returns once it is queued (waiting only while the queue is full), not once
+    /// it is durable. Only for a record that nothing waits on: the outcome of a call whose answer has already gone out,
+    /// so the caller's connection does not wait for a commit that changes nothing for it. A failed write is logged.
+    /// <see cref="FlushAsync"/> waits for it, and so does shutdown.
+    /// </summary>
+    public async ValueTask QueueAsync(AuditEvent auditEvent)
+    {
+        EnsureStarted();
+        var pending = new Pending(auditEvent, background: true);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(pending);
+            }
+            catch (ChannelClosedException e)
+            {
+                throw new AuditUnavailableException("The audit log is shut down.", e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns once every record queued before the call is written (or has failed): whoever reads the log then sees
+    /// the records of every call already answered.
+    /// </summary>
+    public async Task FlushAsync()
+    {
+        try
+        {
+            await EnqueueAsync(new Pending(null));
+        }
+        catch (AuditUnavailableException)
+        {
+            // what failed is logged; the reader sees what is there
+        }
+    }
+
+    /// <summary>
     /// Keeps a record that could not be written because the storage is full, and writes it as soon as there is room
     /// again (its details say when it happened). Only for records of reads, which a full disk must not stop: a change
     /// still fails closed. False when too many records wait already (the caller then fails closed too). Held records
@@ -182,16 +221,20 @@ internal sealed partial class AuditLog : IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
+            var records = batch.Count(p => p.Event is not null);
             try
             {
-                var size = await WriteBatchAsync(batch, CancellationToken.None);
-                _metrics.AuditAppended(batch.Count, Stopwatch.GetElapsedTime(started));
+                if (records > 0)
+                {
+                    var size = await WriteBatchAsync(batch, CancellationToken.None);
+                    _metrics.AuditAppended(records, Stopwatch.GetElapsedTime(started));
+                    Committed?.Invoke(size);
+                }
+
                 foreach (var pending in batch)
                 {
                     pending.Completion.TrySetResult();
                 }
-
-                Committed?.Invoke(size);
             }
             catch (Exception e)
             {
@@ -204,13 +247,27 @@ internal sealed partial class AuditLog : IAsyncDisposable
                 }
                 else
                 {
-                    LogWriteFailed(e, batch.Count);
+                    LogWriteFailed(e, records);
                 }
 
                 var failure = new AuditUnavailableException("The audit record could not be written.", e);
+                var background = 0;
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetException(failure);
+                    if (pending.Background)
+                    {
+                        background++;
+                        pending.Completion.TrySetResult(); // nobody awaits it: the log line below is its report
+                    }
+                    else
+                    {
+                        pending.Completion.TrySetException(failure);
+                    }
+                }
+
+                if (background > 0)
+                {
+                    LogOutcomesLost(background);
                 }
             }
 
@@ -220,7 +277,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
 
     private Task<long> WriteBatchAsync(List<Pending> batch, CancellationToken ct) =>
         _database.ExclusiveAsync((connection, transaction) =>
-            WriteAsync(connection, transaction, _database.Provider, batch.Select(p => p.Event).ToList(), _time.GetUtcNow(), ct),
+            WriteAsync(connection, transaction, _database.Provider, batch.Where(p => p.Event is not null).Select(p => p.Event!).ToList(), _time.GetUtcNow(), ct),
             ct, HubDatabase.AuditLock);
 
     /// <summary>
@@ -369,9 +426,15 @@ internal sealed partial class AuditLog : IAsyncDisposable
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Audit batch of {Count} records could not be written; the requests fail")]
     private partial void LogWriteFailed(Exception exception, int count);
 
-    private sealed class Pending(AuditEvent auditEvent)
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "The outcome records of {Count} calls could not be written to the audit log; their relay.call records are on record")]
+    private partial void LogOutcomesLost(int count);
+
+    /// <summary>A record to write; or, without one, a barrier that completes once everything queued before it is written.</summary>
+    private sealed class Pending(AuditEvent? auditEvent, bool background = false)
     {
-        public AuditEvent Event { get; } = auditEvent;
+        public AuditEvent? Event { get; } = auditEvent;
+
+        public bool Background { get; } = background;
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -344,7 +344,9 @@ internal static partial class RelayEndpoint
 
         try
         {
-            await audit.AppendAsync(new AuditEvent(AuditTypes.RelayResult, caller, id,
+            // Queued, not awaited: the answer is out, and the caller's connection need not wait for this commit
+            // (the audit API waits for it; so does shutdown).
+            await audit.QueueAsync(new AuditEvent(AuditTypes.RelayResult, caller, id,
                 outcome == RelayOutcome.Ok ? AuditOutcome.Success : AuditOutcome.Failure, new Dictionary<string, string>
                 {
                     ["method"] = method,

@@ -218,6 +218,33 @@ public sealed class AuditLogTests
         }
     }
 
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Queued_records_are_written_in_order_and_a_flush_waits_for_them(Db db)
+    {
+        await using var store = await StoreDatabase.CreateAsync(db);
+        await using var log = NewLog(store.Database);
+        await using var connection = await store.Database.OpenAsync(CancellationToken.None);
+
+        await log.FlushAsync(); // nothing queued: returns at once, writes nothing
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM audit_records"));
+
+        for (var i = 0; i < 200; i++)
+        {
+            await log.QueueAsync(new AuditEvent("test.queued", "user:q", $"{i}", AuditOutcome.Success));
+        }
+
+        await log.AppendAsync(new AuditEvent("test.awaited", "user:q", "after", AuditOutcome.Success));
+        await log.QueueAsync(new AuditEvent("test.queued", "user:q", "last", AuditOutcome.Success));
+        await log.FlushAsync();
+
+        var targets = (await connection.QueryAsync<string>("SELECT target FROM audit_records ORDER BY seq")).ToList();
+        Assert.Equal([.. Enumerable.Range(0, 200).Select(i => $"{i}"), "after", "last"], targets);
+        var result = await AuditSources.VerifyDatabaseAsync(connection, null, [], [], CancellationToken.None);
+        Assert.True(result.Ok, result.ToString());
+    }
+
     private static AuditLog NewLog(HubDatabase database)
     {
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
