@@ -33,9 +33,9 @@ HUB_DLL = Path(os.environ.get("AGENTHUB_BENCH_HUB_DLL") or ROOT / "src/AgentHub/
 AGENT_DLL = ROOT / "bench/AgentHub.BenchAgent/bin/Release/net10.0/AgentHub.BenchAgent.dll"
 BENCH_DLL = ROOT / "bench/AgentHub.Benchmarks/bin/Release/net10.0/AgentHub.Benchmarks.dll"
 
-FULL = dict(runs=3, warmup_seconds=5, warmup_max_seconds=180, seconds=10, latency_seconds=10, rate=1000, ttfe_rate=200, ttfe_seconds=10, connections=64,
+FULL = dict(runs=3, warmup_seconds=5, warmup_min_seconds=60, warmup_max_seconds=180, seconds=10, latency_seconds=10, rate=1000, ttfe_rate=200, ttfe_seconds=10, connections=64,
             rules=10_000, agents=10_000, soak_seconds=300, audit_seconds=5, audit_runs=3, cold_runs=3)
-QUICK = dict(runs=1, warmup_seconds=2, warmup_max_seconds=6, seconds=2, latency_seconds=2, rate=1000, ttfe_rate=200, ttfe_seconds=1, connections=64,
+QUICK = dict(runs=1, warmup_seconds=2, warmup_min_seconds=2, warmup_max_seconds=6, seconds=2, latency_seconds=2, rate=1000, ttfe_rate=200, ttfe_seconds=1, connections=64,
              rules=1_000, agents=1_000, soak_seconds=5, audit_seconds=1, audit_runs=1, cold_runs=1)
 PATHS = ["direct", "nginx", "hub", "signed"]
 
@@ -333,7 +333,7 @@ http {{
         self.results["warmup_s"] = {}
         for path in PATHS:
             best, flat, spent = 0.0, 0, 0.0
-            while spent < self.p["warmup_max_seconds"] and flat < 2:
+            while spent < self.p["warmup_min_seconds"] or (spent < self.p["warmup_max_seconds"] and flat < 2):
                 rps = self.wrk(path, self.p["warmup_seconds"], self.p["connections"])["rps"]
                 spent += self.p["warmup_seconds"]
                 flat = flat + 1 if rps < best * 1.05 else 0

@@ -54,8 +54,8 @@ def report(r: dict) -> str:
     w(f"- Software: .NET SDK {m['dotnet']}, {m['nginx']}, {m['wrk']}, Node {m['node']}")
     warm = r.get("warmup_s") or {}
     warmed = ", ".join(f"{k} {v:.0f} s" for k, v in warm.items())
-    w(f"- Parameters: unmeasured load on each path first, in {p['warmup_seconds']} s slices until two in a row add under 5 % "
-      f"to its best throughput (at most {p.get('warmup_max_seconds', p['warmup_seconds'])} s), so the figures are of code the JIT has optimised"
+    w(f"- Parameters: unmeasured load on each path first, in {p['warmup_seconds']} s slices for at least {p.get('warmup_min_seconds', 0)} s, then until "
+      f"two in a row add under 5 % to its best throughput (at most {p.get('warmup_max_seconds', p['warmup_seconds'])} s), so the figures are of code the JIT has optimised"
       f"{' (' + warmed + ')' if warmed else ''}; {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
       f"{p['latency_seconds']} s per path at {p['rate']} requests/s; time to first event {p['ttfe_seconds']} s per path at "
       f"{p['ttfe_rate']} streams/s; {p['rules']:,} policy rules; {p['agents']:,} agents; memory soak {p['soak_seconds']} s")
@@ -86,7 +86,7 @@ def report(r: dict) -> str:
     w("The hub does on every call what nginx does not: it authenticates the key (a database read), decides the policy,")
     w("looks the agent up, makes the caller's authentication and the `relay.call` record durable before forwarding (a")
     w("group commit: one fsync for the calls waiting together), mints an ES256 hub token and signs the forwarded request")
-    w("(RFC 9421, ES256), records task ownership durably before the answer goes out, and writes `relay.result` after it.")
+    w("(RFC 9421, ES256), records task ownership durably before the answer goes out, and queues `relay.result` after it.")
     w("At low load the added latency therefore has a floor of two durable commits, which the audit table below (1 writer)")
     w("shows for this machine's disk; at high load the commits are shared and CPU per call decides the throughput. The")
     w("load generator's own latency is in every path's figures alike, so compare the *added* columns.")
