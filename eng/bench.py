@@ -328,8 +328,8 @@ http {{
     def warm_up(self) -> None:
         """Not measured: every path serves load until its throughput stops rising, so the figures are of code the JIT has
         optimised (on two cores the hub's tiered JIT takes a minute or more under load, far longer than the upstream's or
-        nginx's). Slices of warmup_seconds run until two in a row add less than 5 % over the best so far, or until
-        warmup_max_seconds."""
+        nginx's). Slices of warmup_seconds run for at least warmup_min_seconds, then until two in a row add less than
+        5 % over the best so far, or until warmup_max_seconds."""
         self.results["warmup_s"] = {}
         for path in PATHS:
             best, flat, spent = 0.0, 0, 0.0

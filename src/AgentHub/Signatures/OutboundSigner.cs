@@ -21,7 +21,6 @@ internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
         IncludeAlgorithm = true,
     };
 
-    /// <summary>Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the body as given.</summary>
     // The signing key for the ECDsa object HubTokens hands out now (it changes when that cache refreshes): checking
     // the curve on every call cost an export of the public key per request. It does not own the key object.
     private CachedKey? _signing;
@@ -38,6 +37,7 @@ internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
         return signing;
     }
 
+    /// <summary>Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the body as given.</summary>
     public async Task SignAsync(HttpRequestMessage request, byte[] body, string caller, CancellationToken ct)
     {
         request.Headers.TryAddWithoutValidation(CallerHeader, caller);
