@@ -29,14 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD = ROOT / "bench" / "load"
-HUB_DLL = Path(os.environ.get("AGENTHUB_BENCH_HUB_DLL") or ROOT / "src/AgentHub/bin/Release/net10.0/agenthub.dll")
+# the hub as published by bench.sh (Release, ReadyToRun), or another build given by path
+DEFAULT_HUB_DLL = ROOT / "artifacts/bench/hub/agenthub.dll"
+HUB_DLL = Path(os.environ.get("AGENTHUB_BENCH_HUB_DLL") or DEFAULT_HUB_DLL)
 AGENT_DLL = ROOT / "bench/AgentHub.BenchAgent/bin/Release/net10.0/AgentHub.BenchAgent.dll"
 BENCH_DLL = ROOT / "bench/AgentHub.Benchmarks/bin/Release/net10.0/AgentHub.Benchmarks.dll"
 
 FULL = dict(runs=3, warmup_seconds=5, warmup_min_seconds=60, warmup_max_seconds=180, seconds=10, latency_seconds=10, rate=1000, ttfe_rate=200, ttfe_seconds=10, connections=64,
-            rules=10_000, agents=10_000, soak_seconds=300, audit_seconds=5, audit_runs=3, cold_runs=3)
+            rules=10_000, agents=10_000, soak_seconds=300, audit_seconds=5, audit_warmup_seconds=10, audit_runs=3, cold_runs=3)
 QUICK = dict(runs=1, warmup_seconds=2, warmup_min_seconds=2, warmup_max_seconds=6, seconds=2, latency_seconds=2, rate=1000, ttfe_rate=200, ttfe_seconds=1, connections=64,
-             rules=1_000, agents=1_000, soak_seconds=5, audit_seconds=1, audit_runs=1, cold_runs=1)
+             rules=1_000, agents=1_000, soak_seconds=5, audit_seconds=1, audit_warmup_seconds=1, audit_runs=1, cold_runs=1)
 PATHS = ["direct", "nginx", "hub", "signed"]
 
 
@@ -193,7 +195,9 @@ class Bench:
         self.args, self.p, self.work = args, params, work
         self.pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
         self.procs = Procs(self.pin)
-        self.results: dict = {"params": params, "pinned": self.pin}
+        self.results: dict = {"params": params, "pinned": self.pin,
+                              "hub_build": f"`{HUB_DLL.relative_to(ROOT) if HUB_DLL.is_relative_to(ROOT) else HUB_DLL}`"
+                                           + (" (`dotnet publish -c Release`: ReadyToRun)" if HUB_DLL == DEFAULT_HUB_DLL else "")}
         self.hub_rps = 0.0  # the unsigned hub path's last throughput: sizes the signed request files
 
     # ---- the servers -------------------------------------------------------------------------------------------
@@ -453,7 +457,8 @@ http {{
                 for writers in [1, 8, 64]:
                     values = []
                     for _ in range(self.p["audit_runs"]):
-                        cmd = ["dotnet", str(BENCH_DLL), "audit", "--db", db, "--writers", str(writers), "--seconds", str(self.p["audit_seconds"])]
+                        cmd = ["dotnet", str(BENCH_DLL), "audit", "--db", db, "--writers", str(writers), "--seconds", str(self.p["audit_seconds"]),
+                               "--warmup", str(self.p["audit_warmup_seconds"])]
                         if db == "postgres":
                             cmd += ["--postgres", conn]
                         values.append(last_json(run(cmd, 0, self.pin, env={"TMPDIR": str(self.work)}))["records_per_s"])

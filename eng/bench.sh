@@ -3,7 +3,8 @@
 #
 #   eng/bench.sh [--quick] [--out FILE] [--json FILE]
 #
-# Installs what is missing (Debian's wrk, nginx-light, postgresql), builds Release, then on loopback: starts the
+# Installs what is missing (Debian's wrk, nginx-light, postgresql), publishes the hub as a user would (Release,
+# ReadyToRun, into artifacts/bench/hub) and builds the bench projects, then on loopback: starts the
 # upstream agent (bench/AgentHub.BenchAgent), nginx in front of it and the hub with every check on; warms each path
 # up until its throughput stops rising (the JIT has optimised the code); measures throughput (wrk, 64 connections), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
 # registers 10,000 agents and measures memory under load and cold start; then durable audit appends on SQLite and
@@ -45,7 +46,14 @@ install_missing() {
 install_missing
 command -v node >/dev/null || { echo "bench.sh: Node.js is needed (load scripts in bench/load)" >&2; exit 1; }
 
-echo "bench: building Release" >&2
+echo "bench: publishing the hub and building the bench projects (Release)" >&2
+if [ -z "${AGENTHUB_BENCH_HUB_DLL:-}" ]; then
+  if ! out=$(dotnet publish src/AgentHub -c Release -o artifacts/bench/hub -nologo -v quiet -clp:ErrorsOnly 2>&1); then
+    printf '%s\n' "$out" >&2
+    echo "bench.sh: publishing src/AgentHub failed" >&2
+    exit 1
+  fi
+fi
 for project in bench/AgentHub.Benchmarks bench/AgentHub.BenchAgent; do
   if ! out=$(dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly 2>&1); then
     printf '%s\n' "$out" >&2

@@ -59,6 +59,7 @@ def report(r: dict) -> str:
       f"{' (' + warmed + ')' if warmed else ''}; {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
       f"{p['latency_seconds']} s per path at {p['rate']} requests/s; time to first event {p['ttfe_seconds']} s per path at "
       f"{p['ttfe_rate']} streams/s; {p['rules']:,} policy rules; {p['agents']:,} agents; memory soak {p['soak_seconds']} s")
+    w("- Hub build: " + r.get("hub_build", "the Release build"))
     w("- Pinning: " + ("servers (upstream agent, nginx, hub) on CPU 0, load generators on CPU 1 (`taskset`)" if r["pinned"] else
                        "none (fewer than two cores or no `taskset`)"))
     w("")
@@ -136,7 +137,7 @@ def report(r: dict) -> str:
     w("")
     w("## Components")
     w("")
-    w(f"### Audit append (durable records/s, group commit; {p['audit_seconds']} s per run)")
+    w(f"### Audit append (durable records/s, group commit; {p['audit_seconds']} s per run after {p.get('audit_warmup_seconds', 1)} s of the same load)")
     w("")
     w("| writers | SQLite (WAL, synchronous=FULL) | PostgreSQL (fsync on, synchronous_commit on) |")
     w("| --- | --- | --- |")

@@ -65,6 +65,9 @@ internal interface IAgentStore
 
     Task<AgentRecord?> GetAsync(string id, CancellationToken ct);
 
+    /// <summary>Where calls to the agent go (its upstream URL), or null when no such agent is registered: the relay's lookup.</summary>
+    Task<string?> UpstreamAsync(string id, CancellationToken ct);
+
     Task<Page<AgentRecord>> ListAsync(AgentFilter filter, string? after, int limit, CancellationToken ct);
 
     /// <summary>The current card, byte for byte as registered.</summary>
@@ -258,6 +261,14 @@ internal sealed class AgentStore(HubDatabase database, GroupCommit? writes = nul
     {
         await using var connection = await database.OpenAsync(ct);
         return await GetAsync(connection, null, id, ct);
+    }
+
+    public async Task<string?> UpstreamAsync(string id, CancellationToken ct)
+    {
+        // One indexed column, no join and no card or skills to decode: this runs on every relayed call.
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT upstream_url FROM agents WHERE id = @id", new { id }, cancellationToken: ct));
     }
 
     private static async Task<AgentRecord?> GetAsync(DbConnection connection, DbTransaction? transaction, string id, CancellationToken ct)

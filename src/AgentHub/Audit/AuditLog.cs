@@ -329,6 +329,10 @@ internal sealed partial class AuditLog : IAsyncDisposable
 
     private static readonly string[] InsertParameters = ["seq", "time", "type", "actor", "target", "outcome", "record", "leaf_hash", "chain_hash"];
 
+    // Named as in the SQL, prefix included: Microsoft.Data.Sqlite then finds each on its first try, where a bare name
+    // costs it a lookup per prefix (@, $, :) on every row.
+    private static readonly string[] SqliteInsertParameters = InsertParameters.Select(name => "@" + name).ToArray();
+
     private sealed record Row(long Seq, long Time, AuditEvent Event, string Record, byte[] LeafHash, byte[] ChainHash)
     {
         public object?[] Values => [Seq, Time, Event.Type, Event.Actor, (object?)Event.Target ?? DBNull.Value, Event.Outcome, Record, LeafHash, ChainHash];
@@ -371,7 +375,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
         for (var i = 0; i < parameters.Length; i++)
         {
             parameters[i] = insert.CreateParameter();
-            parameters[i].ParameterName = InsertParameters[i];
+            parameters[i].ParameterName = SqliteInsertParameters[i];
             insert.Parameters.Add(parameters[i]);
         }
 

@@ -213,8 +213,8 @@ internal static partial class RelayEndpoint
             return;
         }
 
-        var agent = await agents.GetAsync(id, ct);
-        if (agent is null)
+        var upstream = await agents.UpstreamAsync(id, ct);
+        if (upstream is null)
         {
             await RpcErrors.WriteAsync(context, 404, idJson, RpcCodes.Forbidden, $"No agent '{id}' is registered.", "AGENT_NOT_FOUND");
             return;
@@ -246,7 +246,8 @@ internal static partial class RelayEndpoint
             }
         }
 
-        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(body));
+        var bodySha256 = SHA256.HashData(body); // the audit records' request_sha256 and the forwarded Content-Digest
+        var bodyHash = Convert.ToHexStringLower(bodySha256);
         try
         {
             // Fail closed: no durable record, no call.
@@ -268,7 +269,7 @@ internal static partial class RelayEndpoint
             return;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, agent.UpstreamUrl) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, upstream) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.TryAddWithoutValidation("A2A-Version", "1.0");
         if (context.Request.Headers["A2A-Extensions"] is { Count: > 0 } extensions)
@@ -278,7 +279,7 @@ internal static partial class RelayEndpoint
 
         request.Headers.Accept.ParseAdd(A2AMethods.IsStreaming(method) ? "text/event-stream" : "application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.MintAsync(chain.Subject, id, chain.Actors, ct));
-        await checks.Outbound.SignAsync(request, body, caller, ct);
+        await checks.Outbound.SignAsync(request, bodySha256, caller, ct);
 
         var outcome = RelayOutcome.Ok;
         long responseBytes = 0;

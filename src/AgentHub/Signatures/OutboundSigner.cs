@@ -37,11 +37,14 @@ internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
         return signing;
     }
 
-    /// <summary>Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the body as given.</summary>
-    public async Task SignAsync(HttpRequestMessage request, byte[] body, string caller, CancellationToken ct)
+    /// <summary>
+    /// Adds <c>Content-Digest</c>, <c>AgentHub-Caller</c>, <c>Signature-Input</c> and <c>Signature</c>; the content is the
+    /// body as given, whose SHA-256 the caller has already computed (<paramref name="bodySha256"/>).
+    /// </summary>
+    public async Task SignAsync(HttpRequestMessage request, byte[] bodySha256, string caller, CancellationToken ct)
     {
         request.Headers.TryAddWithoutValidation(CallerHeader, caller);
-        request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, ContentDigest.Compute(body));
+        request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, $"{ContentDigest.Sha256}=:{Convert.ToBase64String(bodySha256)}:");
         var (kid, key) = await tokens.SigningKeyAsync(ct);
         var headers = HttpMessageSigner.Sign(SignatureRequest.From(request), Signing(kid, key), _options);
         request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureInputField, headers.SignatureInput);

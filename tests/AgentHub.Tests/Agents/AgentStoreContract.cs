@@ -139,6 +139,21 @@ public abstract class AgentStoreContract(Db engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Upstream_is_the_current_versions_url_and_null_for_an_unknown_or_deleted_agent()
+    {
+        await _store.RegisterAsync(Agent("echo"), Key("echo"), default);
+        await _store.RegisterAsync(Agent("other"), Key("other"), default);
+        var moved = Agent("echo", version: "2.0.0", at: Now.AddMinutes(1)) with { UpstreamUrl = "https://moved.example.com/a2a" };
+        await _store.RegisterAsync(moved, Key("echo"), default);
+
+        Assert.Equal("https://moved.example.com/a2a", await _store.UpstreamAsync("echo", default));
+        Assert.Equal("https://agent.example.com/a2a", await _store.UpstreamAsync("other", default));
+        Assert.Null(await _store.UpstreamAsync("nobody", default));
+        await _store.DeleteAsync("echo", "user:op", Now.AddHours(1), default);
+        Assert.Null(await _store.UpstreamAsync("echo", default));
+    }
+
+    [Fact]
     public async Task Register_after_delete_starts_again_with_a_new_key()
     {
         await _store.RegisterAsync(Agent("echo"), Key("echo"), default);
