@@ -22,6 +22,7 @@ internal sealed partial class AuditCheckpointer : BackgroundService
     private readonly ILogger<AuditCheckpointer> _logger;
     private readonly SemaphoreSlim _due = new(0);
     private long _lastSize = -1;
+    private string? _origin; // fixed for the database's life once created
 
     public AuditCheckpointer(HubDatabase database, SigningKeyStore signingKeys, AuditLog log, TimeProvider time,
         IOptions<AuditOptions> options, IOptions<HubOptions> hub, ILogger<AuditCheckpointer> logger)
@@ -78,53 +79,70 @@ internal sealed partial class AuditCheckpointer : BackgroundService
     }
 
     /// <summary>Signs a checkpoint over every record written so far, unless the newest checkpoint already covers them.</summary>
-    public Task<Checkpoint?> CheckpointAsync(CancellationToken ct) =>
-        _database.ExclusiveAsync<Checkpoint?>(async (connection, transaction) =>
+    /// <remarks>
+    /// Committed records never change, so the tree is read and computed, the checkpoint signed and appended to the file
+    /// on a plain read connection, holding no lock: under load a checkpoint that held the audit writers up for its
+    /// reads, signature and file sync stalled every call in flight. Only the row is written, in a short transaction,
+    /// and not at all when a newer checkpoint got in first (another instance); every checkpoint is valid for its size.
+    /// </remarks>
+    public async Task<Checkpoint?> CheckpointAsync(CancellationToken ct)
+    {
+        var origin = _origin ??= await _database.WriteAsync((connection, transaction) => OriginAsync(connection, transaction, ct), ct);
+        long size;
+        CompactRange range;
+        await using (var connection = await _database.OpenAsync(ct))
         {
             var latest = await connection.QueryFirstOrDefaultAsync<(long Size, byte[] Frontier)?>(new CommandDefinition(
-                "SELECT size, frontier FROM audit_checkpoints ORDER BY size DESC LIMIT 1", transaction: transaction, cancellationToken: ct));
+                "SELECT size, frontier FROM audit_checkpoints ORDER BY size DESC LIMIT 1", cancellationToken: ct));
             var covered = latest?.Size ?? 0;
-            var size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-                "SELECT MAX(seq) FROM audit_records", transaction: transaction, cancellationToken: ct)) ?? 0;
+            size = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT MAX(seq) FROM audit_records", cancellationToken: ct)) ?? 0;
             _lastSize = Math.Max(covered, _lastSize);
             if (size <= covered)
             {
                 return null;
             }
 
-            var range = CompactRange.Deserialize(latest?.Frontier);
+            range = CompactRange.Deserialize(latest?.Frontier);
             var leaves = await connection.QueryAsync<byte[]>(new CommandDefinition(
                 "SELECT leaf_hash FROM audit_records WHERE seq > @covered AND seq <= @size ORDER BY seq",
-                new { covered, size }, transaction, cancellationToken: ct));
+                new { covered, size }, cancellationToken: ct));
             foreach (var leaf in leaves)
             {
                 range.Append(leaf);
             }
+        }
 
-            if (range.Size != size)
-            {
-                throw new InvalidOperationException($"The audit log has gaps: {range.Size} records up to sequence {size}.");
-            }
+        if (range.Size != size)
+        {
+            throw new InvalidOperationException($"The audit log has gaps: {range.Size} records up to sequence {size}.");
+        }
 
-            var origin = await OriginAsync(connection, transaction, ct);
-            var now = _time.GetUtcNow();
-            var (kid, key) = await _signingKeys.GetActiveAsync(ct);
-            string jws;
-            using (key)
-            {
-                jws = CheckpointJws.Sign(key, kid, origin, size, range.Root(), now);
-            }
+        var now = _time.GetUtcNow();
+        var (kid, key) = await _signingKeys.GetActiveAsync(ct);
+        string jws;
+        using (key)
+        {
+            jws = CheckpointJws.Sign(key, kid, origin, size, range.Root(), now);
+        }
 
-            AppendToFile(jws);
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO audit_checkpoints (size, root, time, kid, jws, frontier)
-                VALUES (@size, @root, @time, @kid, @jws, @frontier)
-                """, new { size, root = range.Root(), time = UnixTime.Ms(now), kid, jws, frontier = range.Serialize() },
-                transaction, cancellationToken: ct));
-            _lastSize = size;
-            LogCheckpoint(size);
-            return new Checkpoint(origin, size, range.Root(), now, kid, jws);
-        }, ct, HubDatabase.AuditLock);
+        AppendToFile(jws);
+        var stored = await _database.WriteAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO audit_checkpoints (size, root, time, kid, jws, frontier)
+            SELECT @size, @root, @time, @kid, @jws, @frontier
+            WHERE NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE size >= @size)
+            ON CONFLICT (size) DO NOTHING
+            """, new { size, root = range.Root(), time = UnixTime.Ms(now), kid, jws, frontier = range.Serialize() },
+            transaction, cancellationToken: ct)), ct);
+        _lastSize = Math.Max(size, _lastSize);
+        if (stored == 0)
+        {
+            return null; // a newer one is in the database; this one, in the file, is valid as well
+        }
+
+        LogCheckpoint(size);
+        return new Checkpoint(origin, size, range.Root(), now, kid, jws);
+    }
 
     /// <summary>The log's name in its checkpoints: one per database, created on first use.</summary>
     public static async Task<string> OriginAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, CancellationToken ct)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AgentHub.Audit;
+using AgentHub.Identity;
 using AgentHub.Observability;
 using AgentHub.Storage;
 using AgentHub.Tests.Infrastructure;
@@ -243,6 +244,66 @@ public sealed class AuditLogTests
         Assert.Equal([.. Enumerable.Range(0, 200).Select(i => $"{i}"), "after", "last"], targets);
         var result = await AuditSources.VerifyDatabaseAsync(connection, null, [], [], CancellationToken.None);
         Assert.True(result.Ok, result.ToString());
+    }
+
+    [Theory]
+    [InlineData(Db.Sqlite)]
+    [InlineData(Db.Postgres)]
+    public async Task Checkpoints_signed_by_two_instances_while_records_arrive_all_verify(Db db)
+    {
+        await using var store = await StoreDatabase.CreateAsync(db);
+        await new SigningKeyStore(store.Database, store.Box, TimeProvider.System).RotateAsync(CancellationToken.None); // its record is the first
+        // Two hub instances on one database, each with its own data directory (and so its own checkpoint file).
+        var instances = new[] { store.Database, store.OpenAnother() }.Select((database, i) =>
+        {
+            var data = Path.Combine(store.DataDir, $"instance{i}");
+            var log = NewLog(database);
+            var checkpointer = new AuditCheckpointer(database, new SigningKeyStore(database, store.Box, TimeProvider.System), log,
+                TimeProvider.System, Options.Create(new AuditOptions()), Options.Create(new HubOptions { Data = data }),
+                NullLogger<AuditCheckpointer>.Instance);
+            return (Log: log, Checkpointer: checkpointer, File: AuditCheckpointer.FilePath(data));
+        }).ToList();
+
+        var writing = Task.WhenAll(Enumerable.Range(0, 8).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await instances[writer % 2].Log.AppendAsync(new AuditEvent("test.append", $"user:w{writer}", $"{i}", AuditOutcome.Success));
+            }
+        })));
+        var signed = await Task.WhenAll(instances.Select(instance => Task.Run(async () =>
+        {
+            var sizes = new List<long>();
+            do
+            {
+                if (await instance.Checkpointer.CheckpointAsync(CancellationToken.None) is { } checkpoint)
+                {
+                    sizes.Add(checkpoint.Size);
+                }
+            }
+            while (!writing.IsCompleted);
+
+            return sizes;
+        })));
+        await writing;
+        var last = await instances[0].Checkpointer.CheckpointAsync(CancellationToken.None);
+
+        Assert.All(signed, sizes => Assert.Equal(sizes.Order(), sizes)); // each instance's checkpoints only grow
+        await using var connection = await store.Database.OpenAsync(CancellationToken.None);
+        var stored = (await connection.QueryAsync<(long Size, string Jws)>("SELECT size, jws FROM audit_checkpoints ORDER BY size")).ToList();
+        Assert.Equal(1 + 400, stored[^1].Size); // the last covers every record, whichever instance signed it
+        var files = instances.SelectMany(instance => AuditSources.ReadCheckpointFile(instance.File)).ToList();
+        // A row for every checkpoint returned and none for one a newer checkpoint overtook (that one is only in a file).
+        Assert.Equal(signed.Sum(sizes => sizes.Count) + (last is null ? 0 : 1), stored.Count);
+        Assert.All(stored, row => Assert.Contains(row.Jws, files)); // each is in its instance's file before it is in the database
+        var result = await AuditSources.VerifyDatabaseAsync(connection, null, files, null, CancellationToken.None);
+        Assert.True(result.Ok, result.ToString());
+        Assert.Equal(1 + 400, result.Records);
+        foreach (var instance in instances)
+        {
+            instance.Checkpointer.Dispose();
+            await instance.Log.DisposeAsync();
+        }
     }
 
     private static AuditLog NewLog(HubDatabase database)
