@@ -148,9 +148,9 @@ internal static partial class DemoEchoAgent
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Demo: agent 'echo' is registered at {Upstream}; the bootstrap admin may call it")]
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Demo: agent 'echo' is registered at {Upstream}; the bootstrap admin may call it")]
     private static partial void LogReady(ILogger logger, string upstream);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Demo: the echo agent could not be registered")]
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Error, Message = "Demo: the echo agent could not be registered")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }

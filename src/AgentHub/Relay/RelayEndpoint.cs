@@ -686,6 +686,6 @@ internal static partial class RelayEndpoint
     [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "The authentication of a relay call that failed could not be written to the audit log")]
     private static partial void LogAuthNotRecorded(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "The outcome of a call to agent {Agent} could not be written to the audit log")]
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "The outcome of a call to agent {Agent} could not be written to the audit log")]
     private static partial void LogOutcomeNotRecorded(ILogger logger, Exception exception, string agent);
 }

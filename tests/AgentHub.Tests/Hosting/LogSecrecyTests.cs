@@ -60,4 +60,22 @@ public sealed class LogSecrecyTests
         Assert.Contains("bootstrap admin key file", started.GetProperty("Message").GetString(), StringComparison.Ordinal);
         Assert.All(hub.Output.Where(l => l.Length > 0), l => Assert.StartsWith("{", l, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Every_log_event_of_the_hub_has_its_own_event_id()
+    {
+        // Operators alert on event ids (the README and SECURITY.md name some): one id must mean one thing.
+        var events = typeof(AgentHub.Relay.RelayEndpoint).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic |
+                System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly))
+            .SelectMany(m => m.GetCustomAttributes(typeof(Microsoft.Extensions.Logging.LoggerMessageAttribute), false)
+                .Cast<Microsoft.Extensions.Logging.LoggerMessageAttribute>()
+                .Select(a => (a.EventId, Method: $"{m.DeclaringType!.Name}.{m.Name}")))
+            .ToList();
+
+        Assert.True(events.Count > 20, $"only {events.Count} log events found");
+        var shared = events.GroupBy(e => e.EventId).Where(g => g.Count() > 1)
+            .Select(g => $"{g.Key}: {string.Join(", ", g.Select(e => e.Method))}").ToList();
+        Assert.Empty(shared);
+    }
 }
