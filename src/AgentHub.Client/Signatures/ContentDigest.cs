@@ -30,8 +30,22 @@ public static class ContentDigest
             throw new ArgumentException($"Unsupported Content-Digest algorithm '{algorithm}'; use '{Sha256}' or '{Sha512}'.", nameof(algorithm));
         }
 
-        return algorithm + "=:" + Convert.ToBase64String(hash[..length]) + ":";
+        return Format(algorithm, hash[..length]);
     }
+
+    /// <summary>The <c>sha-256</c> field value for content whose SHA-256 is already known, e.g. <c>sha-256=:…:</c>.</summary>
+    /// <param name="sha256">The 32-byte SHA-256 of the message content, as sent.</param>
+    public static string FromSha256(ReadOnlySpan<byte> sha256)
+    {
+        if (sha256.Length != SHA256.HashSizeInBytes)
+        {
+            throw new ArgumentException($"A SHA-256 digest is {SHA256.HashSizeInBytes} bytes, not {sha256.Length}.", nameof(sha256));
+        }
+
+        return Format(Sha256, sha256);
+    }
+
+    private static string Format(string algorithm, ReadOnlySpan<byte> digest) => algorithm + "=:" + Convert.ToBase64String(digest) + ":";
 
     /// <summary>
     /// Checks a <c>Content-Digest</c> value against <paramref name="body"/>: at least one of sha-256 and sha-512 must be

@@ -44,7 +44,7 @@ internal sealed class OutboundSigner(Relay.HubTokens tokens, TimeProvider time)
     public async Task SignAsync(HttpRequestMessage request, byte[] bodySha256, string caller, CancellationToken ct)
     {
         request.Headers.TryAddWithoutValidation(CallerHeader, caller);
-        request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, $"{ContentDigest.Sha256}=:{Convert.ToBase64String(bodySha256)}:");
+        request.Content!.Headers.TryAddWithoutValidation(ContentDigest.FieldName, ContentDigest.FromSha256(bodySha256));
         var (kid, key) = await tokens.SigningKeyAsync(ct);
         var headers = HttpMessageSigner.Sign(SignatureRequest.From(request), Signing(kid, key), _options);
         request.Headers.TryAddWithoutValidation(HttpMessageSigner.SignatureInputField, headers.SignatureInput);

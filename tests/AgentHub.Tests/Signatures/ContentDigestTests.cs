@@ -23,6 +23,13 @@ public sealed class ContentDigestTests
     }
 
     [Fact]
+    public void FromSha256_gives_the_rfc9530_value_for_a_known_digest_and_refuses_another_length()
+    {
+        Assert.Equal(Sha256, ContentDigest.FromSha256(System.Security.Cryptography.SHA256.HashData(Body)));
+        Assert.Throws<ArgumentException>(() => ContentDigest.FromSha256(System.Security.Cryptography.SHA512.HashData(Body)));
+    }
+
+    [Fact]
     public void Compute_refuses_an_unknown_algorithm()
     {
         Assert.Throws<ArgumentException>(() => ContentDigest.Compute(Body, "md5"));
