@@ -172,7 +172,9 @@ public sealed class BadInputTests(BadInputTests.HubFixture fixture) : IClassFixt
     {
         const string jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyOmEifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg";
         const string providerKey = "sk-proj-Zx8Qm2Lr5Tn7Vb1Kc4Hd6Fg9Js3Wp0Ye";
-        var secret = fixture.Hub.AdminKey[(fixture.Hub.AdminKey.LastIndexOf('_') + 1)..];
+        // The secret is everything after "ahk_<id>_" (base64url, so it may hold '_' itself).
+        var secret = fixture.Hub.AdminKey[(AgentHub.Identity.ApiKeyFormat.Prefix.Length + AgentHub.Identity.ApiKeyFormat.KeyIdLength + 1)..];
+        Assert.Equal(43, secret.Length);
         using var http = fixture.Hub.Http(fixture.Hub.AdminKey);
 
         using var rule = await http.PostJsonAsync("/api/v1/policies",
