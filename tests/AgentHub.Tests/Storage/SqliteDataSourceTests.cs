@@ -1,0 +1,43 @@
+using System.Data.Common;
+using AgentHub.Storage;
+using Dapper;
+
+namespace AgentHub.Tests.Storage;
+
+/// <summary>The settings every SQLite connection of the hub runs with, on a fresh native connection and on a pooled one.</summary>
+public sealed class SqliteDataSourceTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("agenthub-sqlite-");
+
+    [Fact]
+    public async Task Every_connection_is_durable_waits_for_the_lock_and_checkpoints_its_log_every_10000_pages()
+    {
+        using var source = new SqliteDataSource(Path.Combine(_dir.FullName, "hub.db"));
+
+        // Two at once (two native connections), then the first again from the pool.
+        await using (var first = await source.OpenConnectionAsync())
+        await using (var second = await source.OpenConnectionAsync())
+        {
+            await AssertSettingsAsync(first);
+            await AssertSettingsAsync(second);
+        }
+
+        await using var pooled = await source.OpenConnectionAsync();
+        await AssertSettingsAsync(pooled);
+    }
+
+    private static async Task AssertSettingsAsync(DbConnection connection)
+    {
+        Assert.Equal(2, await connection.ExecuteScalarAsync<long>("PRAGMA synchronous")); // FULL
+        Assert.Equal(30_000, await connection.ExecuteScalarAsync<long>("PRAGMA busy_timeout"));
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("PRAGMA foreign_keys"));
+        Assert.Equal(10_000, await connection.ExecuteScalarAsync<long>("PRAGMA wal_autocheckpoint"));
+        Assert.Equal(64L * 1024 * 1024, await connection.ExecuteScalarAsync<long>("PRAGMA journal_size_limit"));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
+}
