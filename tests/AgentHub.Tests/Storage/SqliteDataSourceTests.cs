@@ -1,28 +1,34 @@
 using System.Data.Common;
 using AgentHub.Storage;
 using Dapper;
+using Microsoft.Data.Sqlite;
 
 namespace AgentHub.Tests.Storage;
 
 /// <summary>The settings every SQLite connection of the hub runs with, on a fresh native connection and on a pooled one.</summary>
 public sealed class SqliteDataSourceTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("agenthub-sqlite-");
+    private readonly DirectoryInfo _dir;
+    private readonly SqliteDataSource _source;
+
+    public SqliteDataSourceTests()
+    {
+        _dir = Directory.CreateTempSubdirectory("agenthub-sqlite-");
+        _source = new SqliteDataSource(Path.Combine(_dir.FullName, "hub.db"));
+    }
 
     [Fact]
     public async Task Every_connection_is_durable_waits_for_the_lock_and_checkpoints_its_log_every_10000_pages()
     {
-        using var source = new SqliteDataSource(Path.Combine(_dir.FullName, "hub.db"));
-
         // Two at once (two native connections), then the first again from the pool.
-        await using (var first = await source.OpenConnectionAsync())
-        await using (var second = await source.OpenConnectionAsync())
+        await using (var first = await _source.OpenConnectionAsync())
+        await using (var second = await _source.OpenConnectionAsync())
         {
             await AssertSettingsAsync(first);
             await AssertSettingsAsync(second);
         }
 
-        await using var pooled = await source.OpenConnectionAsync();
+        await using var pooled = await _source.OpenConnectionAsync();
         await AssertSettingsAsync(pooled);
     }
 
@@ -37,7 +43,13 @@ public sealed class SqliteDataSourceTests : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // Only this test's pool: the native connections close, so the directory can go.
+        using (var connection = new SqliteConnection(_source.ConnectionString))
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        _source.Dispose();
         _dir.Delete(recursive: true);
     }
 }
