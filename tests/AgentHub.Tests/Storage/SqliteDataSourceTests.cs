@@ -20,7 +20,7 @@ public sealed class SqliteDataSourceTests : IDisposable
     [Fact]
     public async Task Every_connection_is_durable_waits_for_the_lock_and_checkpoints_its_log_every_10000_pages()
     {
-        // Two at once (two native connections), then the first again from the pool.
+        // Two at once (two native connections), then one of them again from the pool.
         await using (var first = await _source.OpenConnectionAsync())
         await using (var second = await _source.OpenConnectionAsync())
         {
