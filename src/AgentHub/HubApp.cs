@@ -94,7 +94,5 @@ internal static partial class HubApp
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-        // Data Protection is unused (keys in memory); its "no XML encryptor" warning is noise.
-        ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
     };
 }

@@ -1,9 +1,4 @@
-using System.Xml.Linq;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace AgentHub.Identity;
 
@@ -16,12 +11,14 @@ internal static class IdentityServiceCollectionExtensions
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<Bootstrap>();
 
-        // Nothing here uses Data Protection (no cookies), but authentication registers it: keep its keys in memory
-        // so the hub never writes key files to ~/.aspnet.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        services.Configure<KeyManagementOptions>(o => o.XmlRepository = new InMemoryXmlRepository());
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // Authentication core and this one scheme, without AddAuthentication(): that also registers Data Protection,
+        // whose start-up service builds a key ring (XML) for cookies this hub never issues. Nothing here encrypts with it.
+        services.AddAuthenticationCore(o =>
+        {
+            o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
+            o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        });
+        services.AddWebEncoders();
 
         // Default deny: an endpoint that names no policy still needs a credential.
         services.AddAuthorizationBuilder()
@@ -31,27 +28,5 @@ internal static class IdentityServiceCollectionExtensions
             .AddPolicy(Policies.Operator, p => p.RequireRole(Roles.Admin, Roles.Operator))
             .AddPolicy(Policies.Auditor, p => p.RequireRole(Roles.Admin, Roles.Auditor));
         return services;
-    }
-}
-
-internal sealed class InMemoryXmlRepository : IXmlRepository
-{
-    private readonly List<XElement> _elements = [];
-    private readonly Lock _lock = new();
-
-    public IReadOnlyCollection<XElement> GetAllElements()
-    {
-        lock (_lock)
-        {
-            return _elements.Select(e => new XElement(e)).ToList();
-        }
-    }
-
-    public void StoreElement(XElement element, string friendlyName)
-    {
-        lock (_lock)
-        {
-            _elements.Add(new XElement(element));
-        }
     }
 }

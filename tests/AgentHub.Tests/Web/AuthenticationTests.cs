@@ -22,6 +22,17 @@ public sealed class AuthenticationTests
         Assert.Equal("Send an API key as 'Authorization: Bearer <key>'.", problem.Detail);
     }
 
+    [Fact]
+    public async Task The_hub_has_no_data_protection_so_no_key_ring_is_made_or_written()
+    {
+        // Only API keys authenticate here; Data Protection would build a key ring at start and, unless configured
+        // otherwise, write it to ~/.aspnet. Authentication is registered without it.
+        await using var hub = await HubTestHost.StartAsync();
+
+        Assert.Null(hub.Services.GetService(typeof(Microsoft.AspNetCore.DataProtection.IDataProtectionProvider)));
+        Assert.NotNull(hub.Services.GetService(typeof(Microsoft.AspNetCore.Authentication.IAuthenticationService)));
+    }
+
     [Theory]
     [InlineData("Bearer not-a-key", "The API key is malformed.")]
     [InlineData("Bearer ahk_tooshort_x", "The API key is malformed.")]
