@@ -19,16 +19,23 @@ internal sealed partial class AgentHealthProbe(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.CurrentValue.HealthInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await ProbeOnceAsync(stoppingToken);
+                try
+                {
+                    await ProbeOnceAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    LogProbeFailed(e);
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                LogProbeFailed(e);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down, or a start that failed (a port in use): not a failure of this service.
         }
     }
 

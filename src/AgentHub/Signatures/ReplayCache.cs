@@ -71,16 +71,23 @@ internal sealed partial class ReplayCachePurger(ReplayCache cache, IOptions<Sign
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.ReplayPurgeInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await cache.PurgeAsync(stoppingToken);
+                try
+                {
+                    await cache.PurgeAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+                {
+                    LogPurgeFailed(e);
+                }
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
-            {
-                LogPurgeFailed(e);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down, or a start that failed (a port in use): not a failure of this service.
         }
     }
 

@@ -122,6 +122,23 @@ public sealed class ServeProcessTests
     }
 
     [Fact]
+    public async Task A_port_in_use_stops_start_with_one_error_and_no_background_service_failing()
+    {
+        using var data = new TempDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exit, stdout, stderr) = await HubProcess.RunAsync(["serve", "--data", data.Path, "--urls", $"http://127.0.0.1:{port}"]);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("address already in use", stderr, StringComparison.Ordinal);
+        // The services started before the listener stop quietly: a failed start is not also a crashed service.
+        Assert.DoesNotContain("BackgroundService failed", stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("crit:", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Master_key_from_environment_is_used_and_no_key_file_is_written()
     {
         using var data = new TempDirectory();
