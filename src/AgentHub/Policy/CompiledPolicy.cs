@@ -39,10 +39,10 @@ internal readonly struct PolicyDecision
 
 /// <summary>
 /// Every rule, compiled into lookups: agent (exact, then <c>*</c>) → caller (principal, role, <c>*</c>) → per method
-/// bit the deciding allow and deny rule. A decision is at most six dictionary lookups and twelve array reads: no
-/// scan, no LINQ, no allocation. Deny beats allow at every specificity; among several matching rules of the same
-/// effect the most specific one is reported (exact agent before <c>*</c>; principal, then role, then <c>*</c>), and
-/// within one cell the rule with the smallest id.
+/// bit the deciding allow and deny rule. A decision is at most six dictionary lookups and twelve cell reads (each one
+/// bit test, then a look through the cell's few entries): no scan of the rules, no LINQ, no allocation. Deny beats
+/// allow at every specificity; among several matching rules of the same effect the most specific one is reported
+/// (exact agent before <c>*</c>; principal, then role, then <c>*</c>), and within one cell the rule with the smallest id.
 /// </summary>
 internal sealed class CompiledPolicy
 {
@@ -128,26 +128,55 @@ internal sealed class CompiledPolicy
         }
     }
 
-    /// <summary>For one (agent, caller) pair: per method bit, the allow rule and the deny rule that decide it.</summary>
+    /// <summary>
+    /// For one (agent, caller) pair: the rules that decide some method, in id order, each with a key holding its
+    /// method bits (allow rules in the low half, deny rules in the high half). <see cref="Get"/> returns the first
+    /// rule whose key has the bit: the one with the smallest id. A rule whose every bit an earlier rule of the same
+    /// effect already decides is not kept, so a cell holds at most one rule per method and effect however many rules
+    /// name the pair; most hold one (about 70 bytes, where two arrays with a slot per method took over 250).
+    /// </summary>
     private sealed class Cell
     {
-        private readonly PolicyRule?[] _allow = new PolicyRule?[PolicyMethods.All.Count];
-        private readonly PolicyRule?[] _deny = new PolicyRule?[PolicyMethods.All.Count];
+        private const int DenyShift = 16; // the 11 A2A methods fit in either half
+        private Entry[] _entries = [];
+        private int _covered; // bits already decided, in the same layout as the keys
 
-        public PolicyRule? Get(int bit, bool deny) => deny ? _deny[bit] : _allow[bit];
-
-        public void Add(PolicyRule rule)
+        public PolicyRule? Get(int bit, bool deny)
         {
-            var slots = rule.IsDeny ? _deny : _allow;
-            var mask = PolicyMethods.Mask(rule.Methods);
-            for (var bit = 0; bit < slots.Length; bit++)
+            var wanted = 1 << (deny ? bit + DenyShift : bit);
+            if ((_covered & wanted) == 0)
             {
-                if ((mask & (1 << bit)) != 0)
+                return null; // no rule of this effect names the method: the common case of the deny pass, one test
+            }
+
+            var entries = _entries;
+            for (var i = 0; i < entries.Length; i++)
+            {
+                if ((entries[i].Key & wanted) != 0)
                 {
-                    slots[bit] ??= rule;
+                    return entries[i].Rule;
                 }
             }
+
+            return null;
         }
+
+        /// <summary>Rules must come in id order.</summary>
+        public void Add(PolicyRule rule)
+        {
+            var mask = PolicyMethods.Mask(rule.Methods);
+            var key = rule.IsDeny ? mask << DenyShift : mask;
+            if ((key & ~_covered) == 0)
+            {
+                return; // every method this rule names is already decided by a rule of the same effect with a smaller id
+            }
+
+            _covered |= key;
+            Array.Resize(ref _entries, _entries.Length + 1);
+            _entries[^1] = new Entry(key, rule);
+        }
+
+        private readonly record struct Entry(int Key, PolicyRule Rule);
     }
 
     private sealed class BucketBuilder

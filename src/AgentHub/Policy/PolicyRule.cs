@@ -21,6 +21,14 @@ internal static class PolicyEffects
 {
     public const string Allow = "allow";
     public const string Deny = "deny";
+
+    /// <summary>The constant for a known effect, else the value itself.</summary>
+    public static string Canonical(string effect) => effect switch
+    {
+        Allow => Allow,
+        Deny => Deny,
+        _ => effect,
+    };
 }
 
 /// <summary>The A2A v1.0 JSON-RPC method names a rule may name; each has one bit in a rule's method mask.</summary>
@@ -61,6 +69,18 @@ internal static class PolicyMethods
         "GetExtendedAgentCard" => 10,
         _ => -1,
     };
+
+    /// <summary>Replaces, in place, each known method name (and <c>*</c>) by the shared constant; returns the array.</summary>
+    public static string[] Canonical(string[] methods)
+    {
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var bit = Bit(methods[i]);
+            methods[i] = bit >= 0 ? All[bit] : methods[i] == Any ? Any : methods[i];
+        }
+
+        return methods;
+    }
 
     public static int Mask(IReadOnlyList<string> methods)
     {

@@ -143,6 +143,9 @@ internal sealed class PolicyStore(HubDatabase database)
         public long CreatedAt { get; init; }
         public string CreatedBy { get; init; } = "";
 
-        public PolicyRule ToRule() => new(Id, Caller, Agent, Methods.Split(','), Effect, Description, UnixTime.From(CreatedAt), CreatedBy);
+        // The method names and the effect are the shared constants, not one string per rule read (10,000 rules held
+        // their own copies of the same few words).
+        public PolicyRule ToRule() =>
+            new(Id, Caller, Agent, PolicyMethods.Canonical(Methods.Split(',')), PolicyEffects.Canonical(Effect), Description, UnixTime.From(CreatedAt), CreatedBy);
     }
 }

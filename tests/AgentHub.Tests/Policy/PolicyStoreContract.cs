@@ -39,6 +39,23 @@ public abstract class PolicyStoreContract(Db engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Loaded_rules_share_the_method_and_effect_constants_instead_of_a_copy_each()
+    {
+        await _store.CreateAsync(new NewPolicyRule("agent:a", "x", ["CancelTask", "SendMessage"], "deny", null, Now, "user:ops"), default);
+        await _store.CreateAsync(new NewPolicyRule("agent:b", "y", ["*"], "allow", null, Now, "user:ops"), default);
+
+        var (_, rules) = await _store.LoadAllAsync(default);
+
+        var deny = Assert.Single(rules, r => r.Caller == "agent:a");
+        var allow = Assert.Single(rules, r => r.Caller == "agent:b");
+        Assert.Same(PolicyEffects.Deny, deny.Effect);
+        Assert.Same(PolicyEffects.Allow, allow.Effect);
+        Assert.Same(PolicyMethods.All[PolicyMethods.Bit("CancelTask")], deny.Methods[0]);
+        Assert.Same(PolicyMethods.All[PolicyMethods.Bit("SendMessage")], deny.Methods[1]);
+        Assert.Same(PolicyMethods.Any, allow.Methods[0]);
+    }
+
+    [Fact]
     public async Task Each_change_bumps_the_version_once_and_a_missing_delete_changes_nothing()
     {
         Assert.Equal(0, await _store.VersionAsync(default));
