@@ -55,7 +55,8 @@ def report(r: dict) -> str:
     warm = r.get("warmup_s") or {}
     warmed = ", ".join(f"{k} {v:.0f} s" for k, v in warm.items())
     w(f"- Parameters: unmeasured load on each path first, in {p['warmup_seconds']} s slices for at least {p.get('warmup_min_seconds', 0)} s, then until "
-      f"two in a row add under 5 % to its best throughput (at most {p.get('warmup_max_seconds', p['warmup_seconds'])} s), so the figures are of code the JIT has optimised"
+      f"two in a row add under 5 % to its best throughput (direct, nginx) or the hub's JIT compiles for under "
+      f"{p.get('jit_settled_share', 0) * 100:.0f} % of two in a row (hub, signed; from its `dotnet_jit_compilation_seconds_total`) (at most {p.get('warmup_max_seconds', p['warmup_seconds'])} s), so the figures are of code the JIT has optimised"
       f"{' (' + warmed + ')' if warmed else ''}; {p['runs']} round(s); throughput {p['seconds']} s per path at {p['connections']} connections; latency "
       f"{p['latency_seconds']} s per path at {p['rate']} requests/s; time to first event {p['ttfe_seconds']} s per path at "
       f"{p['ttfe_rate']} streams/s; {p['rules']:,} policy rules; {p['agents']:,} agents; memory soak {p['soak_seconds']} s")

@@ -74,6 +74,12 @@ internal sealed class PrometheusExporter(MetricsCollector collector)
         Gauge(text, "process_num_threads", "Number of operating system threads of the process.", "gauge", process.Threads.Count);
         Gauge(text, "dotnet_gc_heap_size_bytes", "Bytes currently allocated on the managed (GC) heap.", "gauge", GC.GetTotalMemory(forceFullCollection: false));
 
+        // Tiered compilation recompiles hot methods for minutes after start: these two show when it has settled.
+        Gauge(text, "dotnet_jit_compiled_methods_total", "Methods compiled by the JIT since the process started (every tier).", "counter",
+            System.Runtime.JitInfo.GetCompiledMethodCount());
+        Gauge(text, "dotnet_jit_compilation_seconds_total", "Time the JIT spent compiling since the process started, in seconds.", "counter",
+            System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
+
         Header(text, "dotnet_gc_collections_total", "Garbage collections that included this generation, since the process started.", "counter");
         for (var generation = 0; generation <= GC.MaxGeneration; generation++)
         {

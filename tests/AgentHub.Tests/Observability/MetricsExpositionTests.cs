@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Reflection.Emit;
 using AgentHub.Observability;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -199,9 +200,18 @@ public sealed class MetricsExpositionTests : IDisposable
             spin++;
         }
 
+        // A method never called before, compiled now: the JIT's count must move between the two scrapes.
+        var compiled = new DynamicMethod("scraped", typeof(int), Type.EmptyTypes);
+        var il = compiled.GetILGenerator();
+        il.Emit(OpCodes.Ldc_I4, 42);
+        il.Emit(OpCodes.Ret);
+        Assert.Equal(42, ((Func<int>)compiled.CreateDelegate(typeof(Func<int>)))());
+
         var second = Exposition.Samples(_exporter.Render());
 
         Assert.True(spin > 0);
+        Assert.True(second["dotnet_jit_compiled_methods_total"] > first["dotnet_jit_compiled_methods_total"]);
+        Assert.True(second["dotnet_jit_compilation_seconds_total"] > first["dotnet_jit_compilation_seconds_total"]);
         Assert.True(second["process_cpu_seconds_total"] > first["process_cpu_seconds_total"]);
         Assert.True(second["dotnet_gc_collections_total{generation=\"0\"}"] > first["dotnet_gc_collections_total{generation=\"0\"}"]);
         Assert.True(second["process_resident_memory_bytes"] > 1024 * 1024);
