@@ -7,6 +7,7 @@ using AgentHub.Client;
 using AgentHub.Client.Signatures;
 using AgentHub.Tests.Infrastructure;
 using AgentHub.Tests.Relay;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentHub.Tests.Signatures;
 
@@ -275,6 +276,36 @@ public sealed class RelaySignatureTests
         using var key = SignatureKey.Ecdsa(net.Kid, impostor);
 
         AssertRefused(await net.CallAsync(key), "bad_signature");
+    }
+
+    [Fact]
+    public async Task A_callers_public_key_is_imported_once_and_a_new_key_under_the_same_id_takes_over_at_once()
+    {
+        await using var net = await Signed.StartAsync();
+        var inbound = net.Setup.Hub.Services.GetRequiredService<AgentHub.Signatures.InboundSignatures>();
+        using var first = net.EcdsaKey();
+        var before = inbound.PublicKeyImports;
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await net.CallAsync(first)).Status);
+        }
+
+        Assert.Equal(before + 1, inbound.PublicKeyImports);
+
+        // The same key id now names another key: the one kept from the earlier calls must not verify anything.
+        using var replacement = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await net.Setup.Hub.AdminClient().SetAgentKeysAsync("caller", new SetAgentKeysRequest([AgentKeysApiTests.PublicJwk(replacement, net.Kid)]));
+        using var second = SignatureKey.Ecdsa(net.Kid, replacement);
+
+        AssertRefused(await net.CallAsync(first), "bad_signature");
+        Assert.Equal(HttpStatusCode.OK, (await net.CallAsync(second)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await net.CallAsync(second)).Status);
+        Assert.Equal(before + 2, inbound.PublicKeyImports);
+
+        // Removed: refused although an imported copy is still in memory.
+        await net.Setup.Hub.AdminClient().SetAgentKeysAsync("caller", new SetAgentKeysRequest([AgentKeysApiTests.PublicJwk(net.Key, "caller-key-2")]));
+        AssertRefused(await net.CallAsync(second), "unknown_key");
     }
 
     [Fact]
