@@ -103,6 +103,29 @@ def wait_http(url: str, timeout: float = 30, proc: subprocess.Popen | None = Non
     raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time so far of a process and of its running children (nginx's worker)."""
+    def stat(p: int) -> list[str]:
+        with open(f"/proc/{p}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if int(stat(int(d))[1]) == pid:
+                    pids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass  # gone meanwhile
+    total = 0.0
+    for p in pids:
+        try:
+            f = stat(p)
+            total += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
 def rss_mb(pid: int) -> float:
     """Resident set of the process (the dotnet host itself: taskset execs it, so the pid is the same)."""
     with open(f"/proc/{pid}/status") as f:
@@ -329,18 +352,33 @@ http {{
             raise RuntimeError(f"{path}: wrk saw {errors} errors ({out.strip().splitlines()[-1]})")
         return r
 
-    def hub_jit_seconds(self) -> float:
-        """Time the hub's JIT has spent compiling so far, from its metrics listener."""
+    def hub_metrics(self, *names: str) -> dict[str, float]:
+        """Unlabelled samples of the hub's metrics listener, by name."""
         c = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=10)
         try:
             c.request("GET", "/metrics")
             text = c.getresponse().read().decode()
         finally:
             c.close()
+        found = {}
         for line in text.splitlines():
-            if line.startswith("dotnet_jit_compilation_seconds_total "):
-                return float(line.split()[1])
-        raise RuntimeError("the hub's /metrics has no dotnet_jit_compilation_seconds_total")
+            name, _, value = line.partition(" ")
+            if name in names:
+                found[name] = float(value)
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise RuntimeError(f"the hub's /metrics has no {', '.join(missing)}")
+        return found
+
+    def hub_jit_seconds(self) -> float:
+        """Time the hub's JIT has spent compiling so far."""
+        return self.hub_metrics("dotnet_jit_compilation_seconds_total")["dotnet_jit_compilation_seconds_total"]
+
+    GC_METRICS = ("dotnet_gc_allocated_bytes_total", "dotnet_gc_pause_seconds_total")
+
+    def server_of(self, path: str) -> subprocess.Popen:
+        """The process a path's calls cost: the upstream for direct, nginx for nginx, the hub for the hub's paths."""
+        return {"direct": self.agent, "nginx": self.nginx}.get(path, self.hub)
 
     def warm_up(self) -> None:
         """Not measured: every path serves load until it has settled, so the figures are of code the JIT has optimised.
@@ -366,15 +404,28 @@ http {{
             log(f"{path}: warmed up for {spent:.0f} s (best {best:,.0f} requests/s)")
 
     def throughput(self) -> None:
-        rounds = []
+        rounds, costs = [], []
         for i in range(self.p["runs"]):
-            row = {}
+            row, cost = {}, {}
             for path in PATHS:
-                row[path] = self.wrk(path, self.p["seconds"], self.p["connections"])["rps"]
-            log("throughput round {}: {}".format(i + 1, ", ".join(f"{k} {v:,.0f}/s" for k, v in row.items())))
+                server = self.server_of(path).pid
+                cpu = cpu_seconds(server)
+                gc = self.hub_metrics(*self.GC_METRICS) if path in ("hub", "signed") else None
+                r = self.wrk(path, self.p["seconds"], self.p["connections"])
+                row[path] = r["rps"]
+                # What each call cost the process under test (the upstream's own share is the direct path's).
+                cost[path] = {"cpu_us": (cpu_seconds(server) - cpu) / r["requests"] * 1e6}
+                if gc is not None:
+                    after = self.hub_metrics(*self.GC_METRICS)
+                    cost[path]["alloc_kb"] = (after[self.GC_METRICS[0]] - gc[self.GC_METRICS[0]]) / r["requests"] / 1024
+                    cost[path]["gc_pause_pct"] = (after[self.GC_METRICS[1]] - gc[self.GC_METRICS[1]]) / (r["duration_us"] / 1e6) * 100
+            log("throughput round {}: {}".format(i + 1, ", ".join(f"{k} {v:,.0f}/s ({cost[k]['cpu_us']:,.0f} µs CPU a call)" for k, v in row.items())))
             rounds.append(row)
+            costs.append(cost)
         self.results["throughput"] = {
             "rounds": rounds,
+            "cost": {path: {k: median_range([c[path][k] for c in costs]) for k in costs[0][path]} for path in PATHS},
+            "hub_cpu_over_nginx": median_range([c["hub"]["cpu_us"] / c["nginx"]["cpu_us"] for c in costs]),
             **{f"{path}_rps": median_range([r[path] for r in rounds]) for path in PATHS},
             "hub_over_nginx": median_range([r["hub"] / r["nginx"] for r in rounds]),
             "signed_over_nginx": median_range([r["signed"] / r["nginx"] for r in rounds]),

@@ -6,7 +6,9 @@
 # Installs what is missing (Debian's wrk, nginx-light, postgresql), publishes the hub as a user would (Release,
 # ReadyToRun, into artifacts/bench/hub) and builds the bench projects, then on loopback: starts the
 # upstream agent (bench/AgentHub.BenchAgent), nginx in front of it and the hub with every check on; warms each path
-# up until its throughput stops rising (the JIT has optimised the code); measures throughput (wrk, 64 connections), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
+# up until it has settled (direct and nginx until their throughput stops rising, the hub until its JIT stops
+# recompiling); measures throughput (wrk, 64 connections) with the CPU time a call costs the process under test (and
+# the hub's allocations and GC pauses per call), latency at a fixed 1,000 requests/s and time to first SSE event on each path;
 # registers 10,000 agents and measures memory under load and cold start; then durable audit appends on SQLite and
 # on a durable PostgreSQL, and the micro benchmarks (bench/AgentHub.Benchmarks). Servers run on CPU 0 and load
 # generators on CPU 1. Everything it started is stopped on the way out.

@@ -114,6 +114,26 @@ def report(r: dict) -> str:
     w("Rounds (direct, nginx, hub, signed, one after the other): " +
       "; ".join(", ".join(f"{k} {v:,.0f}" for k, v in rnd.items()) for rnd in t["rounds"]))
     w("")
+    w("### What a call costs the process under test (same throughput runs)")
+    w("")
+    w("CPU time (user and system, from `/proc`) of the process that handles the path — the upstream for direct, nginx")
+    w("(master and worker) for nginx, the hub for hub and signed — divided by the calls it served; the upstream's own share")
+    w("of the proxied paths is the direct row. Unlike requests/s it does not depend on how the one core is shared between")
+    w("the processes, so it is the better figure to compare builds by (it still moves with the machine's speed: compare")
+    w("within one run, or A B B A). The hub's allocations per call do not move with the machine at all; they and its GC")
+    w("pauses come from its metrics")
+    w("(`dotnet_gc_allocated_bytes_total`, `dotnet_gc_pause_seconds_total`).")
+    w("")
+    w("| path | CPU per call (µs) | allocated per call (KB) | GC pauses (% of the run) |")
+    w("| --- | --- | --- | --- |")
+    for path in ["direct", "nginx", "hub", "signed"]:
+        c = t["cost"][path]
+        alloc = _mr(c["alloc_kb"], "{:.1f}") if "alloc_kb" in c else ""
+        pause = _mr(c["gc_pause_pct"], "{:.1f}") if "gc_pause_pct" in c else ""
+        w(f"| {path} | {_mr(c['cpu_us'])} | {alloc} | {pause} |")
+    w("")
+    w(f"The hub spends {_mr(t['hub_cpu_over_nginx'], '{:.0f}')} times nginx's CPU on a call.")
+    w("")
     w(f"### Latency at a fixed rate (`SendMessage`, {p['rate']:,} requests/s on a fixed schedule over {lat['connections']} connections; ms)")
     w("")
     w("Each request takes the next slot of the schedule when a connection is free, so a slow answer does not lower the")

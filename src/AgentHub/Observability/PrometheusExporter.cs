@@ -74,6 +74,12 @@ internal sealed class PrometheusExporter(MetricsCollector collector)
         Gauge(text, "process_num_threads", "Number of operating system threads of the process.", "gauge", process.Threads.Count);
         Gauge(text, "dotnet_gc_heap_size_bytes", "Bytes currently allocated on the managed (GC) heap.", "gauge", GC.GetTotalMemory(forceFullCollection: false));
 
+        // What the GC costs: the allocation rate behind it, and the time it paused the process.
+        Gauge(text, "dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.", "counter",
+            GC.GetTotalAllocatedBytes(precise: false));
+        Gauge(text, "dotnet_gc_pause_seconds_total", "Time the process was paused by the GC since it started, in seconds.", "counter",
+            GC.GetTotalPauseDuration().TotalSeconds);
+
         // Tiered compilation recompiles hot methods for minutes after start: these two show when it has settled.
         Gauge(text, "dotnet_jit_compiled_methods_total", "Methods compiled by the JIT since the process started (every tier).", "counter",
             System.Runtime.JitInfo.GetCompiledMethodCount());

@@ -192,6 +192,7 @@ public sealed class MetricsExpositionTests : IDisposable
     public void Process_metrics_are_read_at_scrape_time()
     {
         var first = Exposition.Samples(_exporter.Render());
+        var allocated = new byte[1024 * 1024];
         GC.Collect(0);
         var spin = 0L;
         var until = Environment.CpuUsage.TotalTime + TimeSpan.FromMilliseconds(50);
@@ -210,6 +211,9 @@ public sealed class MetricsExpositionTests : IDisposable
         var second = Exposition.Samples(_exporter.Render());
 
         Assert.True(spin > 0);
+        GC.KeepAlive(allocated);
+        Assert.True(second["dotnet_gc_allocated_bytes_total"] - first["dotnet_gc_allocated_bytes_total"] >= allocated.Length);
+        Assert.True(second["dotnet_gc_pause_seconds_total"] > first["dotnet_gc_pause_seconds_total"]);
         Assert.True(second["dotnet_jit_compiled_methods_total"] > first["dotnet_jit_compiled_methods_total"]);
         Assert.True(second["dotnet_jit_compilation_seconds_total"] > first["dotnet_jit_compilation_seconds_total"]);
         Assert.True(second["process_cpu_seconds_total"] > first["process_cpu_seconds_total"]);

@@ -73,7 +73,7 @@ public sealed class MetricsListenerTests : IDisposable
             "agenthub_http_requests_total", "agenthub_http_request_duration_seconds_bucket", "agenthub_auth_failures_total",
             "agenthub_audit_append_duration_seconds_bucket", "agenthub_audit_batch_size_bucket", "agenthub_audit_write_failures_total",
             "process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "process_num_threads",
-            "dotnet_gc_heap_size_bytes", "dotnet_gc_collections_total", "dotnet_jit_compiled_methods_total", "dotnet_jit_compilation_seconds_total",
+            "dotnet_gc_heap_size_bytes", "dotnet_gc_collections_total", "dotnet_gc_allocated_bytes_total", "dotnet_gc_pause_seconds_total", "dotnet_jit_compiled_methods_total", "dotnet_jit_compilation_seconds_total",
         })
         {
             Assert.Contains(name, names);
