@@ -18,6 +18,9 @@ internal static class IdentityServiceCollectionExtensions
             o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
             o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         });
+        // The handler is per request; registered, the container builds it (the authentication provider asks it first)
+        // instead of ActivatorUtilities matching the constructor by reflection on every request.
+        services.AddTransient<ApiKeyAuthenticationHandler>();
         services.AddWebEncoders();
 
         // Default deny: an endpoint that names no policy still needs a credential.

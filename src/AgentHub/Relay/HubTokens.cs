@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -27,34 +29,69 @@ internal sealed class HubTokens(SigningKeyStore keys, TimeProvider time) : IDisp
     public async ValueTask<string> MintAsync(string subject, string audience, IReadOnlyList<string> actors, CancellationToken ct)
     {
         var (_, key, header) = await KeyAsync(ct);
-        var now = time.GetUtcNow();
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        return Mint(key, header, subject, audience, actors, time.GetUtcNow());
+    }
+
+    // A token is minted on every relayed call: the claims are written into this thread's scratch buffer and the token
+    // is put together in a pooled one, so the finished string is the only allocation. Synchronous, so nothing else
+    // runs on the thread between taking the scratch buffer and being done with it.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _threadClaims;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _threadWriter;
+
+    private static string Mint(ECDsa key, string header, string subject, string audience, IReadOnlyList<string> actors, DateTimeOffset now)
+    {
+        var claims = _threadClaims ??= new ArrayBufferWriter<byte>(512);
+        claims.ResetWrittenCount();
+        var writer = _threadWriter ??= new Utf8JsonWriter(claims);
+        writer.Reset(claims);
+        Span<byte> jti = stackalloc byte[16];
+        RandomNumberGenerator.Fill(jti);
+        Span<char> jtiHex = stackalloc char[32];
+        Convert.TryToHexStringLower(jti, jtiHex, out _);
+
+        writer.WriteStartObject();
+        writer.WriteString("iss", Issuer);
+        writer.WriteString("sub", subject);
+        writer.WriteString("aud", audience);
+        writer.WriteNumber("iat", now.ToUnixTimeSeconds());
+        writer.WriteNumber("exp", (now + Lifetime).ToUnixTimeSeconds());
+        writer.WriteString("jti", jtiHex);
+        for (var i = actors.Count - 1; i >= 0; i--)
         {
-            writer.WriteStartObject();
-            writer.WriteString("iss", Issuer);
-            writer.WriteString("sub", subject);
-            writer.WriteString("aud", audience);
-            writer.WriteNumber("iat", now.ToUnixTimeSeconds());
-            writer.WriteNumber("exp", (now + Lifetime).ToUnixTimeSeconds());
-            writer.WriteString("jti", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
-            for (var i = actors.Count - 1; i >= 0; i--)
-            {
-                writer.WriteStartObject("act");
-                writer.WriteString("sub", actors[i]);
-            }
+            writer.WriteStartObject("act");
+            writer.WriteString("sub", actors[i]);
+        }
 
-            for (var i = 0; i < actors.Count; i++)
-            {
-                writer.WriteEndObject();
-            }
-
+        for (var i = 0; i < actors.Count; i++)
+        {
             writer.WriteEndObject();
         }
 
-        var signingInput = header + "." + CheckpointJws.Base64Url(buffer.ToArray());
-        var signature = key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        return signingInput + "." + CheckpointJws.Base64Url(signature);
+        writer.WriteEndObject();
+        writer.Flush();
+
+        // header "." base64url(claims) is the signing input; "." base64url(signature) follows it in the same buffer.
+        const int SignatureBytes = 64; // P-256, IEEE P1363: r and s, 32 bytes each
+        var signingLength = header.Length + 1 + Base64Url.GetEncodedLength(claims.WrittenCount);
+        var token = ArrayPool<byte>.Shared.Rent(signingLength + 1 + Base64Url.GetEncodedLength(SignatureBytes));
+        try
+        {
+            var written = Encoding.ASCII.GetBytes(header, token);
+            token[written++] = (byte)'.';
+            written += Base64Url.EncodeToUtf8(claims.WrittenSpan, token.AsSpan(written));
+            Span<byte> signature = stackalloc byte[SignatureBytes];
+            var signed = key.SignData(token.AsSpan(0, written), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            token[written++] = (byte)'.';
+            written += Base64Url.EncodeToUtf8(signature[..signed], token.AsSpan(written));
+            return Encoding.ASCII.GetString(token, 0, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(token);
+        }
     }
 
     /// <summary>The hub's active ES256 key (cached); also signs forwarded requests (RFC 9421). Do not dispose it.</summary>
