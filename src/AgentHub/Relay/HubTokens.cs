@@ -33,8 +33,8 @@ internal sealed class HubTokens(SigningKeyStore keys, TimeProvider time) : IDisp
     }
 
     // A token is minted on every relayed call: the claims are written into this thread's scratch buffer and the token
-    // is put together in a pooled one, so the finished string is the only allocation. Synchronous, so nothing else
-    // runs on the thread between taking the scratch buffer and being done with it.
+    // is put together in a pooled one, so the finished string is all it allocates itself (OpenSSL's signing aside).
+    // Synchronous, so nothing else runs on the thread between taking the scratch buffer and being done with it.
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? _threadClaims;
 
