@@ -229,7 +229,7 @@ class Bench:
         self.agent_port = free_port()
         # Its thread pool does not spin while waiting for work: it shares CPU 0 with the server under test, and behind
         # the hub, whose calls reach it one at a time rather than in a saturating stream, that spinning cost about
-        # 100 µs of the shared core per call (measured: 150–240 µs of upstream CPU a call with it, 55–95 µs without),
+        # 100 µs of the shared core per call (measured: 150–240 µs of upstream CPU a call with it, 55–100 µs without),
         # time the hub path was charged for. Every path uses the same upstream.
         self.agent = self.procs.start(["dotnet", str(AGENT_DLL), "--urls", f"http://127.0.0.1:{self.agent_port}"],
                                       self.work / "agent.log", env={"DOTNET_gcServer": "0", "DOTNET_TieredPGO": "1",
